@@ -1,0 +1,2 @@
+export { addressBits, addressLength, IpAddress, type IpFamily } from './address.js';
+export { IpPrefix } from './prefix.js';
