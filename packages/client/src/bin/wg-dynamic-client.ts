@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+process.stderr.write('Usage: wg-dynamic-client [options] <interface>\n(not implemented yet)\n');
+process.exit(2);
