@@ -2,16 +2,22 @@ import { defineConfig } from 'vitest/config';
 
 // Workspace packages resolve to their TypeScript sources in tests (the
 // "@wg-dynamic/source" export condition), so unit tests never run stale builds.
-// The programs the lab starts as real processes run from dist/: `npm test`
-// builds first.
+// Programs the labs start as real processes run from dist/: `npm test` builds first.
 const sourceConditions = ['@wg-dynamic/source'];
 
+const packages = ['ip', 'protocol', 'wireguard', 'rtnetlink', 'lab', 'server', 'client'];
+
+// Two kinds of tests (test/README.md):
+// - unit: `packages/<name>/test/**/*.test.ts`, pure or with fakes, on the host, no privileges;
+// - lab: `**/*.lab.test.ts`, real WireGuard and real netlink, only inside a lab sandbox
+//   (a disposable network namespace on the host, or the kernel lab's virtual machine).
 const unit = (name: string) => ({
   extends: true as const,
   test: {
     name,
     root: `packages/${name}`,
     include: ['test/**/*.test.ts'],
+    exclude: ['test/**/*.lab.test.ts'],
   },
 });
 
@@ -20,13 +26,19 @@ export default defineConfig({
   ssr: { resolve: { conditions: sourceConditions } },
   test: {
     projects: [
-      unit('ip'),
-      unit('protocol'),
-      unit('wireguard'),
-      unit('rtnetlink'),
-      unit('lab'),
-      unit('server'),
-      unit('client'),
+      ...packages.map(unit),
+      {
+        extends: true,
+        test: {
+          name: 'lab',
+          include: ['packages/*/test/**/*.lab.test.ts', 'test/**/*.lab.test.ts'],
+          setupFiles: ['packages/lab/test-support/require-sandbox.ts'],
+          // Lab files share one sandbox and the machine has two cores: one file at a time.
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });
