@@ -14,7 +14,8 @@ const packages = ['ip', 'protocol', 'wireguard', 'rtnetlink', 'lab', 'server', '
 const unit = (name: string) => ({
   extends: true as const,
   test: {
-    name,
+    // "lab" names the project of all lab tests; the lab package's own unit tests are "lab-unit".
+    name: name === 'lab' ? 'lab-unit' : name,
     root: `packages/${name}`,
     include: ['test/**/*.test.ts'],
     exclude: ['test/**/*.lab.test.ts'],

@@ -4,6 +4,6 @@
 if (process.env.WG_DYNAMIC_LAB_SANDBOX !== '1') {
   throw new Error(
     'lab tests must run inside a lab sandbox: run `npm test` as root (it starts the userspace ' +
-      'sandbox and the kernel lab), or `packages/lab/bin/lab-sandbox npx vitest run --project lab`',
+      'sandbox and the kernel lab), or `packages/lab/bin/lab-sandbox node_modules/.bin/vitest run --project lab`',
   );
 }
