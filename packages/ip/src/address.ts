@@ -88,7 +88,8 @@ export class IpAddress {
   }
 
   isUnspecified(): boolean {
-    return this.bytes.every((b) => b === 0);
+    for (const byte of this.bytes) if (byte !== 0) return false;
+    return true;
   }
 
   isLoopback(): boolean {

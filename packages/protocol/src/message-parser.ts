@@ -15,10 +15,6 @@ export type ParseEvent<T> =
   | { readonly ok: true; readonly message: T }
   | { readonly ok: false; readonly error: ProtocolError };
 
-const NEWLINE = 0x0a;
-const NUL = 0x00;
-const EQUALS = 0x3d;
-
 /**
  * An incremental parser for a stream of messages, fed with chunks of any size.
  *
@@ -27,12 +23,14 @@ const EQUALS = 0x3d;
  * bytes kept between calls are the unfinished last line, never more than
  * MAX_LINE_SIZE - 1 bytes. After an error the stream is broken for good:
  * the error is the last event, and pushing more is a programming error.
+ *
+ * Bytes are decoded as latin1, one character per byte, so lengths in
+ * characters are lengths in bytes and no byte sequence is invalid.
  */
 export class MessageParser<T> {
   private readonly newBuilder: () => MessageBuilder<T>;
   private builder: MessageBuilder<T> | undefined;
-  private readonly partial = Buffer.allocUnsafe(MAX_LINE_SIZE);
-  private partialLength = 0;
+  private partial = '';
   private failed = false;
 
   constructor(newBuilder: () => MessageBuilder<T>) {
@@ -41,35 +39,35 @@ export class MessageParser<T> {
 
   /** Bytes of an unfinished line held between pushes; always below MAX_LINE_SIZE. */
   get bufferedBytes(): number {
-    return this.partialLength;
+    return this.partial.length;
   }
 
   /** True when bytes of an unfinished message are held (a peer that closes now was cut off). */
   get midMessage(): boolean {
-    return this.builder !== undefined || this.partialLength > 0;
+    return this.builder !== undefined || this.partial.length > 0;
   }
 
   push(chunk: Uint8Array): ParseEvent<T>[] {
     if (this.failed) throw new Error('MessageParser.push after a protocol error');
     const events: ParseEvent<T>[] = [];
-    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const text = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1');
     // Lines that end before a NUL byte are still parsed; the line holding it is the error.
-    const nul = bytes.indexOf(NUL);
-    const end = nul === -1 ? bytes.length : nul;
+    const nul = text.indexOf('\0');
+    const end = nul === -1 ? text.length : nul;
     try {
       let start = 0;
       while (start < end) {
-        const newline = bytes.indexOf(NEWLINE, start);
+        const newline = text.indexOf('\n', start);
         if (newline === -1 || newline >= end) {
-          this.keepPartial(bytes, start, end);
+          this.keepPartial(text.slice(start, end));
           break;
         }
-        if (this.partialLength > 0) {
-          this.keepPartial(bytes, start, newline + 1);
-          this.completeLine(this.partial, 0, this.partialLength - 1, events);
-          this.partialLength = 0;
+        if (this.partial.length > 0) {
+          const line = this.partial + text.slice(start, newline);
+          this.partial = '';
+          this.completeLine(line, events);
         } else {
-          this.completeLine(bytes, start, newline, events);
+          this.completeLine(text.slice(start, newline), events);
         }
         start = newline + 1;
       }
@@ -78,42 +76,35 @@ export class MessageParser<T> {
       if (!(error instanceof ProtocolError)) throw error;
       this.failed = true;
       this.builder = undefined;
-      this.partialLength = 0;
+      this.partial = '';
       events.push({ ok: false, error });
     }
     return events;
   }
 
-  private keepPartial(bytes: Buffer, start: number, end: number): void {
-    if (this.partialLength + (end - start) > MAX_LINE_SIZE) {
-      throw invalid(`a line is longer than ${MAX_LINE_SIZE} bytes`);
-    }
-    bytes.copy(this.partial, this.partialLength, start, end);
-    this.partialLength += end - start;
-    // A full buffer that still has no newline can only become an overlong line.
-    if (this.partialLength === MAX_LINE_SIZE && this.partial[MAX_LINE_SIZE - 1] !== NEWLINE) {
-      throw invalid(`a line is longer than ${MAX_LINE_SIZE} bytes`);
-    }
+  private keepPartial(piece: string): void {
+    // With its newline still to come, a line of MAX_LINE_SIZE bytes is already too long.
+    if (this.partial.length + piece.length >= MAX_LINE_SIZE) throw tooLong();
+    this.partial += piece;
   }
 
-  /** `end` is the index of the line's newline. */
-  private completeLine(bytes: Buffer, start: number, end: number, events: ParseEvent<T>[]): void {
-    if (end - start + 1 > MAX_LINE_SIZE) {
-      throw invalid(`a line is longer than ${MAX_LINE_SIZE} bytes`);
-    }
-    if (end === start) {
+  /** `line` is without its newline. */
+  private completeLine(line: string, events: ParseEvent<T>[]): void {
+    if (line.length + 1 > MAX_LINE_SIZE) throw tooLong();
+    if (line.length === 0) {
       const builder = this.builder ?? this.newBuilder();
       this.builder = undefined;
       events.push({ ok: true, message: builder.finish() });
       return;
     }
-    const equals = bytes.indexOf(EQUALS, start);
-    if (equals === -1 || equals >= end) throw invalid('a line has no "="');
-    if (equals === start) throw invalid('a line has an empty key');
+    const equals = line.indexOf('=');
+    if (equals === -1) throw invalid('a line has no "="');
+    if (equals === 0) throw invalid('a line has an empty key');
     this.builder ??= this.newBuilder();
-    this.builder.line(
-      bytes.toString('latin1', start, equals),
-      bytes.toString('latin1', equals + 1, end),
-    );
+    this.builder.line(line.slice(0, equals), line.slice(equals + 1));
   }
+}
+
+function tooLong() {
+  return invalid(`a line is longer than ${MAX_LINE_SIZE} bytes, its newline included`);
 }

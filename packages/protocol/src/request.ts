@@ -2,7 +2,7 @@ import { addressBits, type IpAddress, type IpFamily } from '@wg-dynamic/ip';
 import { WG_DYNAMIC_PROTOCOL_VERSION } from './constants.js';
 import { Errno, invalid, ProtocolError } from './errors.js';
 import { type MessageBuilder, MessageParser } from './message-parser.js';
-import { addNames, parseHostAddress, parseNumber } from './values.js';
+import { addNames, EXTENSION_NAME, parseHostAddress, parseNumber } from './values.js';
 
 /** What a request asks for one address family (the protocol file's table). */
 export type AddressRequest =
@@ -134,11 +134,9 @@ function requestedAddress(family: IpFamily, asked: AddressRequest): string {
   return asked.address.toString();
 }
 
-const NAME = /^[a-z0-9][a-z0-9-]*$/;
-
 export function checkNames(names: readonly string[]): readonly string[] {
   for (const name of names) {
-    if (!NAME.test(name)) throw new TypeError(`"${name}" is not a valid extension name`);
+    if (!EXTENSION_NAME.test(name)) throw new TypeError(`"${name}" is not a valid extension name`);
   }
   return names;
 }

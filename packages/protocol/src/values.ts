@@ -54,15 +54,19 @@ export function parseNetworkPrefix(key: string, value: string): IpPrefix {
 /** Extension names a message may list; more are ignored (no peer needs that many). */
 export const MAX_EXTENSION_NAMES = 32;
 
+/** An extension name: lower-case letters, digits and dashes, starting with a letter or digit. */
+export const EXTENSION_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
 /**
  * Adds the names of a comma-separated list to those already seen, dropping
- * duplicates and empty items, and ignoring any beyond MAX_EXTENSION_NAMES.
+ * duplicates and items that are not extension names (a later version may
+ * give them a meaning), and ignoring any beyond MAX_EXTENSION_NAMES.
  */
 export function addNames(seen: readonly string[], value: string): string[] {
   const names = new Set(seen);
   for (const item of value.split(',', 4 * MAX_EXTENSION_NAMES)) {
     if (names.size >= MAX_EXTENSION_NAMES) break;
-    if (item.length > 0) names.add(item);
+    if (EXTENSION_NAME.test(item)) names.add(item);
   }
   return [...names];
 }

@@ -238,8 +238,10 @@ describe('request parsing, as the reference server judges it', () => {
     expect(events.map((e) => e.ok)).toEqual([true, false]);
   });
 
-  it('merges and deduplicates extension lists, ignoring empty items', () => {
-    const request = onlyRequest('request_ip=1\next=route,,x-future\next=route,prefix\n\n');
+  it('merges and deduplicates extension lists, ignoring empty items and non-names', () => {
+    const request = onlyRequest(
+      'request_ip=1\next=route,,x-future,Route,a b,-x\next=route,prefix\n\n',
+    );
     expect(request.extensions).toEqual(['route', 'x-future', 'prefix']);
   });
 

@@ -1,0 +1,85 @@
+import { IpAddress, IpPrefix } from '@wg-dynamic/ip';
+import {
+  type AddressRequest,
+  MAX_NUMBER,
+  NEW_ADDRESS,
+  RELEASE,
+  type RequestFields,
+  type ResponseFields,
+  specificAddress,
+} from '@wg-dynamic/protocol';
+import fc from 'fast-check';
+
+export const ipv4 = fc
+  .uint8Array({ minLength: 4, maxLength: 4 })
+  .map((bytes) => IpAddress.fromBytes(bytes));
+export const ipv6 = fc
+  .uint8Array({ minLength: 16, maxLength: 16 })
+  .map((bytes) => IpAddress.fromBytes(bytes));
+
+const addressRequest = (address: fc.Arbitrary<IpAddress>): fc.Arbitrary<AddressRequest> =>
+  fc.oneof(fc.constant(RELEASE), fc.constant(NEW_ADDRESS), address.map(specificAddress));
+
+export const extensionName = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,11}$/);
+const uint32 = fc.integer({ min: 0, max: MAX_NUMBER });
+
+export const requestFields: fc.Arbitrary<RequestFields> = fc.record(
+  {
+    ip: fc.record({ 4: addressRequest(ipv4), 6: addressRequest(ipv6) }),
+    extensions: fc.uniqueArray(extensionName, { maxLength: 5 }),
+    leaseStart: uint32,
+    leaseTime: uint32,
+  },
+  { requiredKeys: ['ip'] },
+);
+
+const networkPrefix = fc
+  .tuple(fc.oneof(ipv4, ipv6), fc.integer({ min: 0, max: 128 }))
+  .map(([address, length]) =>
+    new IpPrefix(address, Math.min(length, address.family === 4 ? 32 : 128)).network(),
+  );
+
+/** errmsg text: any byte but newline and NUL (latin1, as the codec reads bytes). */
+const errmsg = fc
+  .array(fc.integer({ min: 1, max: 255 }).filter((c) => c !== 10))
+  .map((codes) => String.fromCharCode(...codes));
+
+export const responseFields: fc.Arbitrary<ResponseFields> = fc
+  .record({
+    errno: fc.oneof(fc.constantFrom(0, 1, 2, 3), uint32),
+    errmsg: fc.option(errmsg, { nil: undefined }),
+    v4: fc.option(ipv4, { nil: undefined }),
+    v6: fc.option(ipv6, { nil: undefined }),
+    leaseStart: uint32,
+    leaseTime: uint32,
+    extensions: fc.uniqueArray(extensionName, { maxLength: 5 }),
+    routes: fc.array(networkPrefix, { maxLength: 5 }),
+  })
+  .map(({ v4, v6, errmsg, ...rest }) => {
+    const ip: { 4?: IpAddress; 6?: IpAddress } = {};
+    if (v4) ip[4] = v4;
+    if (v6) ip[6] = v6;
+    return errmsg === undefined ? { ...rest, ip } : { ...rest, ip, errmsg };
+  });
+
+/** Splits bytes at random points into chunks (each at least one byte). */
+export function chunked(bytes: Uint8Array): fc.Arbitrary<Uint8Array[]> {
+  return fc
+    .uniqueArray(fc.integer({ min: 1, max: Math.max(1, bytes.length - 1) }), {
+      maxLength: Math.min(20, bytes.length),
+    })
+    .map((cuts) => {
+      const points = [
+        0,
+        ...cuts.filter((c) => c < bytes.length).sort((a, b) => a - b),
+        bytes.length,
+      ];
+      const chunks: Uint8Array[] = [];
+      for (let i = 1; i < points.length; i++) {
+        const from = points[i - 1] ?? 0;
+        const to = points[i] ?? 0;
+        if (to > from) chunks.push(bytes.subarray(from, to));
+      }
+      return chunks;
+    });
+}
