@@ -1,0 +1,595 @@
+import { type IpAddress, type IpFamily, IpPrefix } from '@wg-dynamic/ip';
+import {
+  type AddressRequest,
+  commonExtensions,
+  Errno,
+  Extension,
+  type Request,
+  type ResponseFields,
+} from '@wg-dynamic/protocol';
+import { Allocator, poolEdges, RESERVED_PREFIXES } from '../allocator/allocator.js';
+import type { RandomSource } from '../random.js';
+import { ExpiryQueue } from './expiry-queue.js';
+import {
+  type AllowedIpsChange,
+  addressSlot,
+  type Clock,
+  type Lease,
+  type LeaseRecord,
+  type PeerId,
+  type ReleaseReason,
+  type Slot,
+} from './lease.js';
+
+export interface LeaseTableOptions {
+  /** Lease length in seconds. */
+  readonly leaseTime: number;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  /** Routes pushed to clients that speak the route extension. */
+  readonly routes?: readonly IpPrefix[];
+}
+
+/** What the server knows of its WireGuard interface. */
+export interface DeviceView {
+  /** The interface's own addresses: never handed out. */
+  readonly ownAddresses: readonly IpPrefix[];
+  /** Every peer and its allowed-ips. */
+  readonly peers: ReadonlyMap<PeerId, readonly IpPrefix[]>;
+}
+
+/** Lease changes decided but not yet applied: journal `records`, write `changes`, then commit. */
+export interface Effects {
+  readonly records: readonly LeaseRecord[];
+  readonly changes: readonly AllowedIpsChange[];
+}
+
+/**
+ * One peer's change, decided but not yet applied. The server writes its
+ * records to the journal and its allowed-ips change to the device, then
+ * commits it, or aborts it if either failed. Addresses it takes are reserved
+ * from the moment it is prepared; addresses it gives up stay the peer's
+ * until commit.
+ */
+export class Transaction implements Effects {
+  readonly peer: PeerId;
+  /** The answer to send after commit (requests only). */
+  readonly response: ResponseFields | undefined;
+  readonly records: readonly LeaseRecord[];
+  readonly changes: readonly AllowedIpsChange[];
+  /** @internal */ readonly grants: readonly Lease[];
+  /** @internal */ readonly releases: readonly Lease[];
+  /** @internal */ readonly reserved: readonly IpPrefix[];
+  /** @internal */ settled = false;
+
+  /** @internal */
+  constructor(
+    peer: PeerId,
+    response: ResponseFields | undefined,
+    grants: Lease[],
+    releases: { lease: Lease; reason: ReleaseReason }[],
+    reserved: IpPrefix[],
+  ) {
+    this.peer = peer;
+    this.response = response;
+    this.grants = grants;
+    this.releases = releases.map((r) => r.lease);
+    this.reserved = reserved;
+    this.records = [
+      ...releases.map(({ lease, reason }) => releaseRecord(lease, reason)),
+      ...grants.map(grantRecord),
+    ];
+    const add = reserved.filter((prefix) => grants.some((g) => g.prefix.equals(prefix)));
+    const remove = releases.map(({ lease }) => lease.prefix);
+    this.changes = add.length > 0 || remove.length > 0 ? [{ peer, add, remove }] : [];
+  }
+}
+
+/** How a restart went, for the log. */
+export interface RestoreReport {
+  readonly restored: number;
+  readonly expired: number;
+  readonly peerRemoved: number;
+  readonly revoked: number;
+  readonly adopted: number;
+  readonly reapplied: number;
+}
+
+interface PeerState {
+  readonly leases: Map<Slot, Lease>;
+  busy: boolean;
+  /** Gone from the device while a transaction was in flight: dropped at commit. */
+  removed: boolean;
+}
+
+const FAMILIES = [4, 6] as const;
+
+/**
+ * The server's lease state: which peer holds which address until when. Pure:
+ * no I/O, the clock and the random source passed in. Every change comes out
+ * as journal records and allowed-ips changes for the caller to apply.
+ *
+ * Request semantics per family follow the wg-dynamic v1 table: no `ip=`
+ * releases; `0.0.0.0/32` or `::/128` asks for an address the server chooses
+ * (the one the peer already holds, if it still may, so a client that lost its
+ * state keeps its address); a real address is kept if it is the peer's, taken
+ * if free and in a pool, and otherwise refused with errno 3, the peer's old
+ * address of that family being released as the reference does.
+ */
+export class LeaseTable {
+  private readonly leaseTime: number;
+  private readonly clock: Clock;
+  private routes: readonly IpPrefix[];
+  private readonly allocators: Record<IpFamily, Allocator>;
+  private readonly peers = new Map<PeerId, PeerState>();
+  private readonly expiries = new ExpiryQueue<string>();
+  private pools: readonly IpPrefix[] = [];
+  private view: DeviceView = { ownAddresses: [], peers: new Map() };
+
+  constructor(options: LeaseTableOptions) {
+    if (!Number.isInteger(options.leaseTime) || options.leaseTime < 1) {
+      throw new RangeError(
+        `lease time must be a positive number of seconds, not ${options.leaseTime}`,
+      );
+    }
+    this.leaseTime = options.leaseTime;
+    this.clock = options.clock;
+    this.routes = options.routes ?? [];
+    this.allocators = {
+      4: Allocator.forAddresses(4, options.random),
+      6: Allocator.forAddresses(6, options.random),
+    };
+  }
+
+  // ---- requests -------------------------------------------------------------------------------
+
+  /** True while a transaction of this peer is prepared and not yet committed or aborted. */
+  isBusy(peer: PeerId): boolean {
+    return this.peers.get(peer)?.busy ?? false;
+  }
+
+  /** Decides the answer to a peer's request. The peer must be in the device view and not busy. */
+  prepareRequest(peer: PeerId, request: Request): Transaction {
+    const state = this.claim(peer);
+    const grants: Lease[] = [];
+    const releases: { lease: Lease; reason: ReleaseReason }[] = [];
+    const reserved: IpPrefix[] = [];
+    const ip: { 4?: IpAddress; 6?: IpAddress } = {};
+    let unavailable = false;
+    const now = this.clock.monotonicMs();
+    const start = this.clock.wallSeconds();
+
+    for (const family of FAMILIES) {
+      const slot = addressSlot(family);
+      const held = state.leases.get(slot);
+      const asked: AddressRequest = request.ip[family];
+      if (asked.kind === 'release') {
+        if (held) releases.push({ lease: held, reason: 'released' });
+        continue;
+      }
+      const allocator = this.allocators[family];
+      let prefix: IpPrefix | undefined;
+      if (asked.kind === 'new') {
+        if (held && allocator.isAllocated(held.prefix)) {
+          prefix = held.prefix;
+        } else {
+          prefix = allocator.allocate();
+          if (prefix) reserved.push(prefix);
+        }
+      } else {
+        const wanted = IpPrefix.host(asked.address);
+        if (held?.prefix.equals(wanted)) {
+          if (allocator.isAllocated(wanted)) prefix = wanted;
+        } else if (allocator.take(wanted)) {
+          prefix = wanted;
+          reserved.push(wanted);
+        }
+      }
+      if (held && !(prefix && held.prefix.equals(prefix))) {
+        releases.push({ lease: held, reason: 'released' });
+      }
+      if (!prefix) {
+        unavailable = true;
+        continue;
+      }
+      grants.push({
+        peer,
+        slot,
+        prefix,
+        start,
+        duration: this.leaseTime,
+        expiresAt: now + this.leaseTime * 1000,
+      });
+      ip[family] = prefix.address;
+    }
+
+    const response: { -readonly [K in keyof ResponseFields]: ResponseFields[K] } = {
+      errno: unavailable ? Errno.IpUnavailable : Errno.Success,
+      ip,
+    };
+    if (grants.length > 0) {
+      response.leaseStart = start;
+      response.leaseTime = this.leaseTime;
+      const extensions = commonExtensions(request.extensions);
+      if (extensions.length > 0) response.extensions = extensions;
+      if (extensions.includes(Extension.Route)) response.routes = this.routes;
+    }
+    return new Transaction(peer, response, grants, releases, reserved);
+  }
+
+  /** Applies a prepared transaction. Returns follow-up effects when its peer vanished meanwhile. */
+  commit(tx: Transaction): Effects {
+    this.settle(tx);
+    const state = this.peers.get(tx.peer);
+    if (!state) throw new Error(`no state for peer ${tx.peer}`);
+    for (const lease of tx.releases) {
+      if (state.leases.get(lease.slot) === lease) this.dropLease(state, lease);
+    }
+    for (const lease of tx.grants) {
+      state.leases.set(lease.slot, lease);
+      this.expiries.schedule(expiryKey(lease.peer, lease.slot), lease.expiresAt);
+    }
+    if (state.removed) return this.forgetPeer(tx.peer, 'peer-removed');
+    return { records: [], changes: [] };
+  }
+
+  /** Drops a prepared transaction: its reserved addresses return to the pools. */
+  abort(tx: Transaction): void {
+    this.settle(tx);
+    for (const prefix of tx.reserved) this.allocators[prefix.family].release(prefix);
+    const state = this.peers.get(tx.peer);
+    if (state?.removed) this.forgetPeer(tx.peer, 'peer-removed');
+  }
+
+  // ---- expiry ---------------------------------------------------------------------------------
+
+  /** Monotonic time of the next expiry, if any lease is held. */
+  nextExpiry(): number | undefined {
+    return this.expiries.next();
+  }
+
+  /**
+   * One transaction per peer whose leases have run out by now. A peer busy
+   * with a request is left for later: its request may renew what ran out.
+   */
+  prepareExpiries(): Transaction[] {
+    const now = this.clock.monotonicMs();
+    const byPeer = new Map<PeerId, Lease[]>();
+    const later: string[] = [];
+    for (const key of this.expiries.due(now)) {
+      const [peer, slot] = splitExpiryKey(key);
+      const state = this.peers.get(peer);
+      const lease = state?.leases.get(slot);
+      if (!state || !lease || lease.expiresAt > now) continue;
+      if (state.busy) {
+        later.push(key);
+        continue;
+      }
+      byPeer.set(peer, [...(byPeer.get(peer) ?? []), lease]);
+    }
+    // Retried at the next pass: the request in flight will have renewed them or not.
+    for (const key of later) this.expiries.schedule(key, now + 1);
+    return [...byPeer].map(([peer, leases]) => {
+      this.claim(peer);
+      return new Transaction(
+        peer,
+        undefined,
+        [],
+        leases.map((lease) => ({ lease, reason: 'expired' as const })),
+        [],
+      );
+    });
+  }
+
+  // ---- the device and the pools ---------------------------------------------------------------
+
+  /** The address pools (the routes into the interface, or --pool). */
+  setPools(pools: readonly IpPrefix[]): Effects {
+    this.pools = pools;
+    return this.reconfigure();
+  }
+
+  setRoutes(routes: readonly IpPrefix[]): void {
+    this.routes = routes;
+  }
+
+  /**
+   * A fresh view of the interface. Leases of peers that are gone are dropped
+   * (no allowed-ips to change: the peer took them along); leases that an
+   * operator's allowed-ips now cover are revoked.
+   */
+  setDevice(view: DeviceView): Effects {
+    this.view = view;
+    const records: LeaseRecord[] = [];
+    const changes: AllowedIpsChange[] = [];
+    for (const [peer, state] of this.peers) {
+      if (view.peers.has(peer)) continue;
+      if (state.busy) {
+        state.removed = true;
+        continue;
+      }
+      const effects = this.forgetPeer(peer, 'peer-removed');
+      records.push(...effects.records);
+    }
+    const reconfigured = this.reconfigure();
+    changes.push(...reconfigured.changes, ...this.missingFromDevice());
+    return { records: [...records, ...reconfigured.records], changes };
+  }
+
+  /** Leases absent from their peer's allowed-ips in the current view: to be written again. */
+  private missingFromDevice(): AllowedIpsChange[] {
+    const changes: AllowedIpsChange[] = [];
+    for (const [peer, state] of this.peers) {
+      if (state.busy) continue;
+      const allowedIps = this.view.peers.get(peer) ?? [];
+      const add = [...state.leases.values()]
+        .map((lease) => lease.prefix)
+        .filter((prefix) => !allowedIps.some((a) => a.equals(prefix)));
+      if (add.length > 0) changes.push({ peer, add, remove: [] });
+    }
+    return changes;
+  }
+
+  /**
+   * Rebuilds the leases at start-up from the journal's records and the
+   * device: drops what ran out while the server was down, what belongs to
+   * peers that are gone, and what an operator's allowed-ips now hold; adopts
+   * in-pool host addresses found in allowed-ips that the journal never knew
+   * (as the reference server does); puts back into allowed-ips the leases
+   * that are missing there. Call once, after setPools, before serving.
+   */
+  restore(records: Iterable<LeaseRecord>, view: DeviceView): Effects & { report: RestoreReport } {
+    const nowWall = this.clock.wallSeconds();
+    const nowMono = this.clock.monotonicMs();
+    // The journal's last word per peer and slot, and every prefix it ever named per peer.
+    const journaled = new Map<string, Lease>();
+    const known = new Map<PeerId, Set<string>>();
+    for (const record of records) {
+      const names = known.get(record.peer) ?? new Set<string>();
+      known.set(record.peer, names);
+      names.add(record.prefix.toString());
+      const slot = addressSlot(record.prefix.family);
+      const key = expiryKey(record.peer, slot);
+      if (record.type === 'grant') {
+        journaled.set(key, {
+          peer: record.peer,
+          slot,
+          prefix: record.prefix,
+          start: record.start,
+          duration: record.duration,
+          expiresAt: nowMono + (record.start + record.duration - nowWall) * 1000,
+        });
+      } else if (journaled.get(key)?.prefix.equals(record.prefix)) {
+        journaled.delete(key);
+      }
+    }
+
+    const out: LeaseRecord[] = [];
+    const removals = new Map<PeerId, IpPrefix[]>();
+    const remove = (lease: Lease, reason: ReleaseReason) => {
+      out.push(releaseRecord(lease, reason));
+      // A peer that is gone took its allowed-ips along.
+      if (reason !== 'peer-removed') {
+        removals.set(lease.peer, [...(removals.get(lease.peer) ?? []), lease.prefix]);
+      }
+    };
+    const report = {
+      restored: 0,
+      expired: 0,
+      peerRemoved: 0,
+      revoked: 0,
+      adopted: 0,
+      reapplied: 0,
+    };
+    // One holder per prefix: the latest grant wins, should a damaged journal name two.
+    const holders = new Map<string, Lease>();
+    for (const lease of journaled.values()) {
+      if (!view.peers.has(lease.peer)) {
+        report.peerRemoved++;
+        remove(lease, 'peer-removed');
+        continue;
+      }
+      if (lease.expiresAt <= nowMono) {
+        report.expired++;
+        remove(lease, 'expired');
+        continue;
+      }
+      const name = lease.prefix.toString();
+      const other = holders.get(name);
+      if (other) {
+        report.revoked++;
+        remove(other, 'revoked');
+        this.stateOf(other.peer).leases.delete(other.slot);
+      }
+      holders.set(name, lease);
+      this.stateOf(lease.peer).leases.set(lease.slot, lease);
+    }
+
+    // Adopt in-pool host addresses that only the device knows, as the reference does.
+    this.view = view;
+    const fixed = { 4: this.fixedExclusions(4), 6: this.fixedExclusions(6) };
+    const adoptable = (prefix: IpPrefix) =>
+      prefix.isHost() &&
+      this.pools.some((pool) => pool.contains(prefix.address)) &&
+      !fixed[prefix.family].some((x) => x.overlaps(prefix));
+    for (const [peer, allowedIps] of view.peers) {
+      for (const prefix of allowedIps) {
+        const slot = addressSlot(prefix.family);
+        const name = prefix.toString();
+        if (!adoptable(prefix) || holders.has(name) || known.get(peer)?.has(name)) continue;
+        const state = this.stateOf(peer);
+        if (state.leases.has(slot)) continue;
+        const lease: Lease = {
+          peer,
+          slot,
+          prefix,
+          start: nowWall,
+          duration: this.leaseTime,
+          expiresAt: nowMono + this.leaseTime * 1000,
+        };
+        state.leases.set(slot, lease);
+        holders.set(name, lease);
+        out.push(grantRecord(lease));
+        report.adopted++;
+      }
+    }
+
+    const reconfigured = this.reconfigure();
+    report.revoked += reconfigured.records.length;
+    out.push(...reconfigured.records);
+
+    const changes: AllowedIpsChange[] = [];
+    for (const [peer, state] of this.peers) {
+      const allowedIps = new Set((view.peers.get(peer) ?? []).map(String));
+      const add: IpPrefix[] = [];
+      for (const lease of state.leases.values()) {
+        report.restored++;
+        this.expiries.schedule(expiryKey(peer, lease.slot), lease.expiresAt);
+        if (!allowedIps.has(lease.prefix.toString())) add.push(lease.prefix);
+      }
+      report.reapplied += add.length;
+      const gone = removals.get(peer) ?? [];
+      removals.delete(peer);
+      if (add.length > 0 || gone.length > 0) changes.push({ peer, add, remove: gone });
+    }
+    for (const [peer, gone] of removals) changes.push({ peer, add: [], remove: gone });
+    changes.push(...reconfigured.changes);
+    report.restored -= report.adopted;
+    return { records: out, changes, report };
+  }
+
+  // ---- reading --------------------------------------------------------------------------------
+
+  /** Every lease held, peer by peer. */
+  *leases(): IterableIterator<Lease> {
+    for (const state of this.peers.values()) yield* state.leases.values();
+  }
+
+  leasesOf(peer: PeerId): Lease[] {
+    return [...(this.peers.get(peer)?.leases.values() ?? [])];
+  }
+
+  /** The grants that rebuild the current state: what a journal snapshot holds. */
+  *snapshot(): IterableIterator<LeaseRecord> {
+    for (const lease of this.leases()) yield grantRecord(lease);
+  }
+
+  /** Per family and pool: allocatable addresses and how many are leased. */
+  usage(): { family: IpFamily; pool: IpPrefix; capacity: bigint; allocated: number }[] {
+    return FAMILIES.flatMap((family) =>
+      this.allocators[family].usage().map((u) => ({ family, ...u })),
+    );
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private claim(peer: PeerId): PeerState {
+    if (!this.view.peers.has(peer)) throw new Error(`peer ${peer} is not on the interface`);
+    const state = this.stateOf(peer);
+    if (state.busy) throw new Error(`peer ${peer} already has a transaction in flight`);
+    state.busy = true;
+    return state;
+  }
+
+  private settle(tx: Transaction): void {
+    if (tx.settled) throw new Error('transaction committed or aborted twice');
+    tx.settled = true;
+    const state = this.peers.get(tx.peer);
+    if (state) state.busy = false;
+  }
+
+  private stateOf(peer: PeerId): PeerState {
+    let state = this.peers.get(peer);
+    if (!state) {
+      state = { leases: new Map(), busy: false, removed: false };
+      this.peers.set(peer, state);
+    }
+    return state;
+  }
+
+  private dropLease(state: PeerState, lease: Lease): void {
+    state.leases.delete(lease.slot);
+    this.expiries.cancel(expiryKey(lease.peer, lease.slot));
+    this.allocators[lease.prefix.family].release(lease.prefix);
+  }
+
+  private forgetPeer(peer: PeerId, reason: ReleaseReason): Effects {
+    const state = this.peers.get(peer);
+    if (!state) return { records: [], changes: [] };
+    const records = [...state.leases.values()].map((lease) => {
+      this.dropLease(state, lease);
+      return releaseRecord(lease, reason);
+    });
+    this.peers.delete(peer);
+    return { records, changes: [] };
+  }
+
+  /** Never allocatable whatever the peers hold: reserved ranges, pool edges, our own addresses. */
+  private fixedExclusions(family: IpFamily): IpPrefix[] {
+    return [
+      ...RESERVED_PREFIXES,
+      ...this.pools.flatMap(poolEdges),
+      ...this.view.ownAddresses.map((a) => IpPrefix.host(a.address)),
+    ].filter((prefix) => prefix.family === family);
+  }
+
+  /**
+   * Rebuilds both allocators from the pools, the fixed exclusions and every
+   * peer's static allowed-ips (those that are not its leases). A lease that an
+   * operator's allowed-ips now cover is revoked and leaves its peer's
+   * allowed-ips; a lease outside every pool is kept until it runs out (it
+   * cannot be renewed), and comes back under the allocator's watch if its
+   * pool does.
+   */
+  private reconfigure(): Effects {
+    const records: LeaseRecord[] = [];
+    const changes: AllowedIpsChange[] = [];
+    for (const family of FAMILIES) {
+      const operator: IpPrefix[] = [];
+      for (const [peer, allowedIps] of this.view.peers) {
+        const leased = this.peers.get(peer)?.leases;
+        for (const prefix of allowedIps) {
+          if (prefix.family !== family) continue;
+          const ours = leased?.get(addressSlot(family))?.prefix.equals(prefix) ?? false;
+          if (!ours && !prefix.address.isLinkLocal()) operator.push(prefix.network());
+        }
+      }
+      const pools = this.pools.filter((pool) => pool.family === family);
+      const allocator = this.allocators[family];
+      allocator.configure(pools, [...this.fixedExclusions(family), ...operator]);
+      for (const [peer, state] of this.peers) {
+        const lease = state.leases.get(addressSlot(family));
+        if (!lease || allocator.take(lease.prefix) || allocator.isAllocated(lease.prefix)) continue;
+        // Not allocatable: outside every pool (kept until it runs out), or excluded (revoked).
+        const inPool = pools.some((pool) => pool.contains(lease.prefix.address));
+        if (inPool && !state.busy) {
+          this.dropLease(state, lease);
+          records.push(releaseRecord(lease, 'revoked'));
+          changes.push({ peer, add: [], remove: [lease.prefix] });
+        }
+      }
+    }
+    return { records, changes };
+  }
+}
+
+function grantRecord(lease: Lease): LeaseRecord {
+  return {
+    type: 'grant',
+    peer: lease.peer,
+    prefix: lease.prefix,
+    start: lease.start,
+    duration: lease.duration,
+  };
+}
+
+function releaseRecord(lease: Lease, reason: ReleaseReason): LeaseRecord {
+  return { type: 'release', peer: lease.peer, prefix: lease.prefix, reason };
+}
+
+const expiryKey = (peer: PeerId, slot: Slot) => `${slot}/${peer}`;
+
+function splitExpiryKey(key: string): [PeerId, Slot] {
+  const slash = key.indexOf('/');
+  return [key.slice(slash + 1), key.slice(0, slash) as Slot];
+}

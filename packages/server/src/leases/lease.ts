@@ -1,0 +1,68 @@
+import type { IpFamily, IpPrefix } from '@wg-dynamic/ip';
+
+/** A peer, by its WireGuard public key in base64 (as `wg show` prints it). */
+export type PeerId = string;
+
+/** The clock, passed in: the monotonic one drives expiry, the wall one is what clients are told. */
+export interface Clock {
+  /** Monotonic milliseconds (never jumps). */
+  monotonicMs(): number;
+  /** Wall-clock UNIX seconds. */
+  wallSeconds(): number;
+}
+
+export const systemClock: Clock = {
+  monotonicMs: () => performance.now(),
+  wallSeconds: () => Math.floor(Date.now() / 1000),
+};
+
+/** What a peer can hold at most one of: an address per family. */
+export type Slot = 'ipv4' | 'ipv6';
+
+export const addressSlot = (family: IpFamily): Slot => (family === 4 ? 'ipv4' : 'ipv6');
+
+export interface Lease {
+  readonly peer: PeerId;
+  readonly slot: Slot;
+  /** The leased address as a host prefix (/32 or /128). */
+  readonly prefix: IpPrefix;
+  /** Wall-clock UNIX seconds at grant or last renewal: the response's leasestart. */
+  readonly start: number;
+  /** Seconds: the response's leasetime. */
+  readonly duration: number;
+  /** Monotonic milliseconds at which the lease runs out. */
+  readonly expiresAt: number;
+}
+
+export type ReleaseReason =
+  /** The client asked for it (no ip= of that family, or another address). */
+  | 'released'
+  /** The lease ran out without renewal. */
+  | 'expired'
+  /** The peer is gone from the interface. */
+  | 'peer-removed'
+  /** The address left every pool, or an operator's allowed-ips now hold it. */
+  | 'revoked';
+
+/** What the journal records: the lease table's changes, replayed on start. */
+export type LeaseRecord =
+  | {
+      readonly type: 'grant';
+      readonly peer: PeerId;
+      readonly prefix: IpPrefix;
+      readonly start: number;
+      readonly duration: number;
+    }
+  | {
+      readonly type: 'release';
+      readonly peer: PeerId;
+      readonly prefix: IpPrefix;
+      readonly reason: ReleaseReason;
+    };
+
+/** A change to one peer's allowed-ips. */
+export interface AllowedIpsChange {
+  readonly peer: PeerId;
+  readonly add: readonly IpPrefix[];
+  readonly remove: readonly IpPrefix[];
+}
