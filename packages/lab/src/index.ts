@@ -14,6 +14,21 @@ export {
   SANDBOX_ENV,
 } from './environment.js';
 export { LabError, type LabErrorCode } from './errors.js';
+export { generateKeyPair, type LabKeyPair, LabPrivateKey } from './keys.js';
+export {
+  type CleanupOptions,
+  DEFAULT_LAB_STATE_DIRECTORY,
+  Lab,
+  type LabOptions,
+} from './lab/lab.js';
+export { LabNode } from './lab/lab-node.js';
+export {
+  type LabOwner,
+  labIdOfNamespace,
+  parseNetnsList,
+  parseStartTime,
+  staleLabIds,
+} from './lab/stale.js';
 export type { Logger } from './logger.js';
 export { formatCommand, quoteArgument } from './process/command-text.js';
 export {
@@ -24,3 +39,28 @@ export {
 } from './process/lab-process.js';
 export { LineBuffer } from './process/line-buffer.js';
 export { type CommandResult, type RunOptions, runCommand } from './process/run-command.js';
+export { type ClassicTopologyOptions, classicTopology } from './topology/classic.js';
+export {
+  batchArgv,
+  batchInput,
+  formatEndpoint,
+  type IpBatch,
+  interfaceBatch,
+  kernelInterfaceBatch,
+  NODE_UAPI_DIRECTORY,
+  namespaceBatch,
+  nodeCommand,
+  underlayBatch,
+  wgSetCommand,
+} from './topology/commands.js';
+export {
+  LAB_NETNS_PREFIX,
+  type LabPlan,
+  type LinkEnd,
+  type LinkPlan,
+  type NodePlan,
+  type PeerPlan,
+  type PlanOptions,
+  planLab,
+} from './topology/plan.js';
+export type { LabNodeSpec, LabPeerSpec, LabSpec } from './topology/spec.js';

@@ -1,0 +1,386 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { waitForSocket } from '../device/wireguard-interface.js';
+import { backendFromEnvironment } from '../environment.js';
+import { LabError } from '../errors.js';
+import { generateKeyPair, type LabKeyPair } from '../keys.js';
+import { type Logger, silentLogger } from '../logger.js';
+import { LabProcess } from '../process/lab-process.js';
+import { runCommand } from '../process/run-command.js';
+import {
+  batchArgv,
+  batchInput,
+  FORWARDING_COMMAND,
+  type IpBatch,
+  interfaceBatch,
+  kernelInterfaceBatch,
+  namespaceBatch,
+  nodeCommand,
+  underlayBatch,
+  wgSetCommand,
+} from '../topology/commands.js';
+import { type LabPlan, planLab } from '../topology/plan.js';
+import type { LabSpec } from '../topology/spec.js';
+import { LabNode } from './lab-node.js';
+import { registerLiveLab, unregisterLiveLab } from './live-labs.js';
+import {
+  formatOwner,
+  type LabOwner,
+  labIdOfNamespace,
+  parseNetnsList,
+  parseOwner,
+  parseStartTime,
+  staleLabIds,
+} from './stale.js';
+
+/** Where labs keep keys and per-node /run/wireguard directories: tmpfs, private in a sandbox. */
+export const DEFAULT_LAB_STATE_DIRECTORY = '/run/wg-dynamic/lab';
+
+export interface LabOptions {
+  readonly logger?: Logger;
+  /** Random bytes for the lab id, link-local addresses and keys (default: crypto). */
+  readonly random?: (size: number) => Uint8Array;
+  /** Default /run/wg-dynamic/lab; each lab uses a subdirectory named by its id. */
+  readonly stateDirectory?: string;
+  /** How long processes get after SIGTERM before SIGKILL at teardown (default 2 s). */
+  readonly stopGraceMs?: number;
+  /** How long wireguard-go may take to answer on its socket (default 10 s). */
+  readonly readyTimeoutMs?: number;
+}
+
+export interface CleanupOptions {
+  readonly logger?: Logger;
+  readonly stateDirectory?: string;
+}
+
+/**
+ * A lab of network namespaces joined by veth pairs, each with a configured
+ * WireGuard interface (wireguard-go or the kernel module), built from a
+ * `LabSpec`. `destroy()` (or `await using`) removes everything it made, even
+ * after a failed set-up; it is idempotent.
+ *
+ * WireGuard is configured with wg(8), an independent witness: the lab does
+ * not use the project's own device layer, which is what the labs test.
+ */
+export class Lab implements AsyncDisposable {
+  readonly plan: LabPlan;
+  readonly stateDirectory: string;
+  readonly #nodes = new Map<string, LabNode>();
+  readonly #devices: LabProcess[] = [];
+  readonly #processes: LabProcess[] = [];
+  readonly #logger: Logger;
+  readonly #stopGraceMs: number;
+  #destroyed: Promise<void> | undefined;
+
+  private constructor(plan: LabPlan, stateDirectory: string, logger: Logger, stopGraceMs: number) {
+    this.plan = plan;
+    this.stateDirectory = stateDirectory;
+    this.#logger = logger;
+    this.#stopGraceMs = stopGraceMs;
+  }
+
+  /** Builds the lab; on any failure, tears down what was made and throws. */
+  static async create(spec: LabSpec, options: LabOptions = {}): Promise<Lab> {
+    const random = options.random ?? randomBytes;
+    const plan = planLab(spec, { random, backend: backendFromEnvironment() });
+    if (process.getuid?.() !== 0) {
+      throw new LabError(
+        'MISSING_PREREQUISITE',
+        'a lab creates network namespaces and needs root: run the tests with `npm test` as root',
+      );
+    }
+    const base = options.stateDirectory ?? DEFAULT_LAB_STATE_DIRECTORY;
+    const lab = new Lab(
+      plan,
+      `${base}/${plan.id}`,
+      options.logger ?? silentLogger,
+      options.stopGraceMs ?? 2_000,
+    );
+    registerLiveLab(lab);
+    try {
+      await lab.#setUp(random, options.readyTimeoutMs ?? 10_000);
+    } catch (error) {
+      await lab.destroy().catch((teardown: unknown) => {
+        lab.#logger.error({ err: teardown }, 'lab teardown after a failed set-up failed too');
+      });
+      throw error;
+    }
+    return lab;
+  }
+
+  get id(): string {
+    return this.plan.id;
+  }
+
+  get backend(): LabPlan['backend'] {
+    return this.plan.backend;
+  }
+
+  get interfaceName(): string {
+    return this.plan.interfaceName;
+  }
+
+  /** Every node by name, in the order of the spec. */
+  get nodes(): ReadonlyMap<string, LabNode> {
+    return this.#nodes;
+  }
+
+  node(name: string): LabNode {
+    const node = this.#nodes.get(name);
+    if (node === undefined) {
+      throw new LabError(
+        'INVALID_ARGUMENT',
+        `the lab has no node "${name}" (it has: ${[...this.#nodes.keys()].join(', ')})`,
+      );
+    }
+    return node;
+  }
+
+  /**
+   * Stops every process the lab started (SIGTERM, SIGKILL after the grace
+   * period) and anything else still running in its namespaces, deletes the
+   * namespaces (which removes the veths and interfaces) and the state
+   * directory. Idempotent; safe after a half-finished set-up.
+   */
+  destroy(): Promise<void> {
+    this.#destroyed ??= this.#tearDown();
+    return this.#destroyed;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.destroy();
+  }
+
+  /**
+   * Removes what labs of killed runs left behind: namespaces named
+   * `wgdlab-<id>-…` and state directories whose owning process is gone.
+   * Labs of running processes are left alone. Returns the ids removed.
+   */
+  static async cleanupStale(options: CleanupOptions = {}): Promise<string[]> {
+    const logger = options.logger ?? silentLogger;
+    const base = options.stateDirectory ?? DEFAULT_LAB_STATE_DIRECTORY;
+    const listed = await runCommand(['ip', 'netns', 'list'], { check: true, logger });
+    const namespaces = parseNetnsList(listed.stdout).filter(
+      (name) => labIdOfNamespace(name) !== undefined,
+    );
+    const directories = await readdir(base).catch(() => [] as string[]);
+    const owners = new Map<string, LabOwner | undefined>();
+    const ids = [...namespaces.map((name) => labIdOfNamespace(name) as string), ...directories];
+    for (const id of new Set(ids)) {
+      const text = await readFile(`${base}/${id}/owner`, 'utf8').catch(() => '');
+      owners.set(id, parseOwner(text));
+    }
+    const running = new Map<number, string | undefined>();
+    for (const owner of owners.values()) {
+      if (owner === undefined || running.has(owner.pid)) continue;
+      const stat = await readFile(`/proc/${owner.pid}/stat`, 'utf8').catch(() => '');
+      running.set(owner.pid, parseStartTime(stat));
+    }
+    const stale = staleLabIds(
+      ids,
+      (id) => owners.get(id),
+      (owner) => running.get(owner.pid) === owner.startTime,
+    );
+    for (const id of stale) {
+      const mine = namespaces.filter((name) => labIdOfNamespace(name) === id);
+      logger.info({ lab: id, namespaces: mine }, 'removing a stale lab');
+      await killNamespaceProcesses(mine, logger);
+      await deleteNamespaces(mine, logger);
+      if (/^[0-9a-f]{8}$/.test(id)) await rm(`${base}/${id}`, { recursive: true, force: true });
+    }
+    return stale;
+  }
+
+  async #setUp(random: (size: number) => Uint8Array, readyTimeoutMs: number): Promise<void> {
+    const plan = this.plan;
+    await mkdir(this.stateDirectory, { recursive: true, mode: 0o700 });
+    await writeFile(`${this.stateDirectory}/owner`, formatOwner(await currentOwner()));
+
+    const keys = new Map<string, LabKeyPair>();
+    for (const node of plan.nodes) {
+      const pair = generateKeyPair(random);
+      keys.set(node.name, pair);
+      const directory = `${this.stateDirectory}/${node.name}`;
+      await mkdir(`${directory}/wireguard`, { recursive: true, mode: 0o700 });
+      await writeFile(`${directory}/private.key`, `${pair.privateKey.toBase64()}\n`, {
+        mode: 0o600,
+      });
+      await chmod(`${directory}/private.key`, 0o600);
+      const context = {
+        backend: plan.backend,
+        interfaceName: plan.interfaceName,
+        logger: this.#logger,
+        track: (child: LabProcess) => this.#processes.push(child),
+        assertAlive: () => this.#assertAlive(),
+      };
+      this.#nodes.set(
+        node.name,
+        new LabNode(
+          {
+            plan: node,
+            privateKey: pair.privateKey,
+            publicKey: pair.publicKey,
+            uapiDirectory: `${directory}/wireguard`,
+          },
+          context,
+        ),
+      );
+    }
+
+    this.#logger.info(
+      { lab: plan.id, backend: plan.backend, nodes: [...this.#nodes.keys()] },
+      'creating a lab',
+    );
+    await this.#runBatch(namespaceBatch(plan));
+    await Promise.all(
+      plan.nodes.map(async (node) => {
+        await this.#runBatch(underlayBatch(plan, node));
+        if (node.forwarding)
+          await this.node(node.name).exec(
+            FORWARDING_COMMAND[0] as string,
+            FORWARDING_COMMAND.slice(1),
+            { check: true },
+          );
+      }),
+    );
+
+    await Promise.all(
+      plan.nodes.map((node) => this.#createInterface(this.node(node.name), readyTimeoutMs)),
+    );
+    const publicKeyOf = (name: string) => (keys.get(name) as LabKeyPair).publicKey;
+    await Promise.all(
+      plan.nodes.map(async (node) => {
+        const labNode = this.node(node.name);
+        const [command, ...args] = wgSetCommand(
+          plan,
+          node,
+          `${this.stateDirectory}/${node.name}/private.key`,
+          publicKeyOf,
+        );
+        await labNode.exec(command as string, args, { check: true });
+        await this.#runBatch(interfaceBatch(plan, node));
+      }),
+    );
+  }
+
+  async #createInterface(node: LabNode, readyTimeoutMs: number): Promise<void> {
+    if (this.plan.backend === 'kernel') {
+      const batch = kernelInterfaceBatch(
+        this.plan,
+        this.plan.nodes.find((n) => n.name === node.name) as LabPlan['nodes'][number],
+      );
+      try {
+        await this.#runBatch(batch);
+      } catch (error) {
+        if (error instanceof LabError && /unknown device type|not supported/i.test(error.message)) {
+          throw new LabError(
+            'MISSING_PREREQUISITE',
+            'this kernel has no WireGuard module: load it with `modprobe wireguard`, run the lab in the ' +
+              'kernel lab (packages/lab/bin/kernel-lab), or use the userspace backend (WG_DYNAMIC_LAB_BACKEND=userspace)',
+            { cause: error },
+          );
+        }
+        throw error;
+      }
+      return;
+    }
+    const child = await LabProcess.start(
+      nodeCommand(node.netns, node.uapiDirectory, ['wireguard-go', '-f', node.interface]),
+      {
+        env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error' },
+        displayName: `[${node.name}] wireguard-go -f ${node.interface}`,
+        logger: this.#logger,
+      },
+    );
+    this.#devices.push(child);
+    await waitForSocket(child, node.uapiSocket, readyTimeoutMs);
+  }
+
+  async #runBatch(batch: IpBatch): Promise<void> {
+    if (batch.commands.length === 0) return;
+    const where = batch.netns === undefined ? '' : `-n ${batch.netns} `;
+    for (const command of batch.commands)
+      this.#logger.debug({ command }, `[#] ip ${where}${command.join(' ')}`);
+    await runCommand(batchArgv(batch), {
+      input: batchInput(batch),
+      check: true,
+      displayName: `ip ${where}-batch (${batch.commands.map((c) => c.join(' ')).join('; ')})`,
+    });
+  }
+
+  #assertAlive(): void {
+    if (this.#destroyed !== undefined) {
+      throw new LabError('DESTROYED', `lab ${this.plan.id} has been destroyed; create a new one`);
+    }
+  }
+
+  async #tearDown(): Promise<void> {
+    const problems: unknown[] = [];
+    const attempt = async (step: () => Promise<unknown>) => {
+      try {
+        await step();
+      } catch (error) {
+        problems.push(error);
+      }
+    };
+    this.#logger.info({ lab: this.plan.id }, 'destroying the lab');
+    // The daemons first (they may talk to WireGuard), then wireguard-go.
+    await attempt(() => Promise.all(this.#processes.map((child) => child.stop(this.#stopGraceMs))));
+    await attempt(() => Promise.all(this.#devices.map((child) => child.stop(this.#stopGraceMs))));
+    const namespaces = this.plan.nodes.map((node) => node.netns);
+    await attempt(() => killNamespaceProcesses(namespaces, this.#logger));
+    await attempt(() => deleteNamespaces(namespaces, this.#logger));
+    await attempt(() => rm(this.stateDirectory, { recursive: true, force: true }));
+    unregisterLiveLab(this);
+    if (problems.length > 0) {
+      throw new AggregateError(problems, `lab ${this.plan.id}: teardown was incomplete`);
+    }
+  }
+}
+
+async function currentOwner(): Promise<LabOwner> {
+  const stat = await readFile(`/proc/${process.pid}/stat`, 'utf8').catch(() => '');
+  return { pid: process.pid, startTime: parseStartTime(stat) ?? '0' };
+}
+
+/** SIGKILLs whatever still runs in the namespaces (e.g. a daemon that forked away), and waits. */
+async function killNamespaceProcesses(
+  namespaces: readonly string[],
+  logger: Logger,
+): Promise<void> {
+  for (let round = 0; round < 50; round++) {
+    const pids = new Set<number>();
+    for (const netns of namespaces) {
+      const listed = await runCommand(['ip', 'netns', 'pids', netns]);
+      for (const word of listed.stdout.split(/\s+/)) if (/^\d+$/.test(word)) pids.add(Number(word));
+    }
+    if (pids.size === 0) return;
+    if (round === 0)
+      logger.debug({ pids: [...pids] }, '[#] kill -KILL (processes left in the lab namespaces)');
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    await sleep(20);
+  }
+  throw new LabError(
+    'TIMEOUT',
+    `processes in ${namespaces.join(', ')} survived SIGKILL for a second`,
+  );
+}
+
+async function deleteNamespaces(namespaces: readonly string[], logger: Logger): Promise<void> {
+  const listed = await runCommand(['ip', 'netns', 'list'], { check: true });
+  const existing = new Set(parseNetnsList(listed.stdout));
+  const doomed = namespaces.filter((name) => existing.has(name));
+  if (doomed.length === 0) return;
+  for (const name of doomed) logger.debug({ netns: name }, `[#] ip netns del ${name}`);
+  await runCommand(['ip', '-force', '-batch', '-'], {
+    input: doomed.map((name) => `netns del ${name}\n`).join(''),
+    check: true,
+  });
+}

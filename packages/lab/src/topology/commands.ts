@@ -1,0 +1,194 @@
+import type { IpAddress } from '@wg-dynamic/ip';
+import type { LabPlan, LinkEnd, NodePlan } from './plan.js';
+
+/**
+ * The command lines that build a lab, as data. `ip` commands are grouped
+ * into batches (`ip [-n <netns>] -batch -`, one process per namespace and
+ * phase); the order inside a batch is the order of the side effects.
+ */
+export interface IpBatch {
+  /** Run in this network namespace (`ip -n`); none: the current one. */
+  readonly netns?: string;
+  /** Each entry is one `ip` command without the leading `ip`. */
+  readonly commands: readonly (readonly string[])[];
+}
+
+/** wireguard-go's control socket directory, as every program in a node sees it. */
+export const NODE_UAPI_DIRECTORY = '/run/wireguard';
+
+const BIND_UAPI_AND_EXEC = `mkdir -p ${NODE_UAPI_DIRECTORY} && mount -n --bind "$0" ${NODE_UAPI_DIRECTORY} && exec "$@"`;
+
+/**
+ * `argv` as it runs in a node: in the node's network namespace (`ip netns
+ * exec`, which also gives it a mount namespace of its own), with the node's
+ * private directory bound over /run/wireguard, so that wireguard-go, wg and
+ * the daemons of one node see only that node's control sockets.
+ */
+export function nodeCommand(
+  netns: string,
+  uapiDirectory: string,
+  argv: readonly string[],
+): string[] {
+  return ['ip', 'netns', 'exec', netns, 'sh', '-c', BIND_UAPI_AND_EXEC, uapiDirectory, ...argv];
+}
+
+/** Turns on IPv4 and IPv6 forwarding (run through `nodeCommand`). */
+export const FORWARDING_COMMAND: readonly string[] = [
+  'sysctl',
+  '-qw',
+  'net.ipv4.ip_forward=1',
+  'net.ipv6.conf.all.forwarding=1',
+];
+
+/** In the current namespace: the namespaces, then the veth pairs straight into them. */
+export function namespaceBatch(plan: LabPlan): IpBatch {
+  const netns = new Map(plan.nodes.map((node) => [node.name, node.netns]));
+  const commands: string[][] = plan.nodes.map((node) => ['netns', 'add', node.netns]);
+  for (const link of plan.links) {
+    const [a, b] = link.ends;
+    commands.push([
+      'link',
+      'add',
+      'name',
+      a.device,
+      'address',
+      a.mac,
+      'netns',
+      netns.get(a.node) ?? a.node,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      b.device,
+      'address',
+      b.mac,
+      'netns',
+      netns.get(b.node) ?? b.node,
+    ]);
+  }
+  return { commands };
+}
+
+/** In one node: loopback and its ends of the veth pairs (addresses, fixed neighbours, up). */
+export function underlayBatch(plan: LabPlan, node: NodePlan): IpBatch {
+  const commands: string[][] = [['link', 'set', 'dev', 'lo', 'up']];
+  for (const end of node.underlay) {
+    const far = farEnd(plan, end);
+    commands.push(
+      ['address', 'add', end.ipv4.toString(), 'dev', end.device],
+      ['address', 'add', end.ipv6.toString(), 'dev', end.device, 'nodad'],
+      [
+        'neighbour',
+        'add',
+        far.ipv4.address.toString(),
+        'lladdr',
+        far.mac,
+        'dev',
+        end.device,
+        'nud',
+        'permanent',
+      ],
+      [
+        'neighbour',
+        'add',
+        far.ipv6.address.toString(),
+        'lladdr',
+        far.mac,
+        'dev',
+        end.device,
+        'nud',
+        'permanent',
+      ],
+      ['link', 'set', 'dev', end.device, 'up'],
+    );
+  }
+  return { netns: node.netns, commands };
+}
+
+/** Kernel backend: the WireGuard interface itself. */
+export function kernelInterfaceBatch(plan: LabPlan, node: NodePlan): IpBatch {
+  return {
+    netns: node.netns,
+    commands: [['link', 'add', 'dev', plan.interfaceName, 'type', 'wireguard']],
+  };
+}
+
+/**
+ * In one node, once WireGuard is configured: no automatic link-local address
+ * (the kernel would add one the peers do not allow), the addresses, up, then
+ * the routes (setting a link down wipes its IPv6 addresses and routes).
+ */
+export function interfaceBatch(plan: LabPlan, node: NodePlan): IpBatch {
+  const dev = plan.interfaceName;
+  const commands: string[][] = [['link', 'set', 'dev', dev, 'addrgenmode', 'none']];
+  for (const address of [node.linkLocal, ...node.addresses]) {
+    commands.push([
+      'address',
+      'add',
+      address.toString(),
+      'dev',
+      dev,
+      ...(address.family === 6 ? ['nodad'] : []),
+    ]);
+  }
+  commands.push(['link', 'set', 'dev', dev, 'up']);
+  for (const route of node.routes) commands.push(['route', 'add', route.toString(), 'dev', dev]);
+  return { netns: node.netns, commands };
+}
+
+/**
+ * `wg set` for one node: its private key (from a file: `/dev/stdin` fails
+ * when stdin is a socket), listen port and every peer.
+ */
+export function wgSetCommand(
+  plan: LabPlan,
+  node: NodePlan,
+  privateKeyFile: string,
+  publicKeyOf: (node: string) => string,
+): string[] {
+  const argv = [
+    'wg',
+    'set',
+    plan.interfaceName,
+    'private-key',
+    privateKeyFile,
+    'listen-port',
+    String(node.listenPort),
+  ];
+  for (const peer of node.peers) {
+    argv.push('peer', publicKeyOf(peer.peer));
+    if (peer.allowedIps.length > 0) argv.push('allowed-ips', peer.allowedIps.map(String).join(','));
+    if (peer.endpoint !== undefined)
+      argv.push('endpoint', formatEndpoint(peer.endpoint.address, peer.endpoint.port));
+    if (peer.persistentKeepalive !== undefined) {
+      argv.push('persistent-keepalive', String(peer.persistentKeepalive));
+    }
+  }
+  return argv;
+}
+
+/** `10.254.0.2:51820` or `[fd00:254::2]:51820`. */
+export function formatEndpoint(address: IpAddress, port: number): string {
+  return address.family === 6 ? `[${address.toString()}]:${port}` : `${address.toString()}:${port}`;
+}
+
+/** The `ip` invocation for a batch (its commands go to stdin, one per line). */
+export function batchArgv(batch: IpBatch): string[] {
+  return batch.netns === undefined
+    ? ['ip', '-batch', '-']
+    : ['ip', '-n', batch.netns, '-batch', '-'];
+}
+
+/** A batch's stdin. Arguments never contain white space or quotes here. */
+export function batchInput(batch: IpBatch): string {
+  return batch.commands.map((command) => `${command.join(' ')}\n`).join('');
+}
+
+function farEnd(plan: LabPlan, end: LinkEnd): LinkEnd {
+  for (const link of plan.links) {
+    const [a, b] = link.ends;
+    if (a === end) return b;
+    if (b === end) return a;
+  }
+  throw new Error(`link end ${end.node}/${end.device} is not in the plan`);
+}
