@@ -1,0 +1,152 @@
+import { NLA_HDRLEN, nlaAlign } from './align.js';
+import { NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_TYPE_MASK } from './attribute-encoder.js';
+import { hostLittleEndian, viewOf } from './byte-order.js';
+import { NetlinkDecodeError } from './errors.js';
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads a list of netlink attributes as an iterator:
+ *
+ *     for (const attribute of new AttributeDecoder(bytes, 'WGDEVICE_A_PEERS')) {
+ *       switch (attribute.type) { case WGPEER_A_PUBLIC_KEY: key = attribute.bytes(); … }
+ *     }
+ *
+ * Every header is checked as the iteration reaches it, and every typed getter
+ * checks the payload's length: malformed input throws a NetlinkDecodeError
+ * at the spot, naming where it was. There is no error state to forget to
+ * check and no zero returned in place of a value.
+ */
+export class AttributeDecoder implements Iterable<Attribute> {
+  readonly #bytes: Uint8Array;
+  readonly where: string;
+
+  constructor(bytes: Uint8Array, where = 'attributes') {
+    this.#bytes = bytes;
+    this.where = where;
+  }
+
+  *[Symbol.iterator](): Iterator<Attribute> {
+    const bytes = this.#bytes;
+    const view = viewOf(bytes);
+    let offset = 0;
+    let index = 0;
+    while (offset < bytes.length) {
+      const remaining = bytes.length - offset;
+      if (remaining < NLA_HDRLEN) {
+        throw new NetlinkDecodeError(
+          this.where,
+          `${remaining} trailing byte(s) after attribute ${index}, too few for an attribute header`,
+        );
+      }
+      const length = view.getUint16(offset, hostLittleEndian);
+      const rawType = view.getUint16(offset + 2, hostLittleEndian);
+      if (length < NLA_HDRLEN) {
+        throw new NetlinkDecodeError(
+          this.where,
+          `attribute ${index} (type ${rawType & NLA_TYPE_MASK}) has length ${length}, shorter than its ${NLA_HDRLEN}-byte header`,
+        );
+      }
+      if (length > remaining) {
+        throw new NetlinkDecodeError(
+          this.where,
+          `attribute ${index} (type ${rawType & NLA_TYPE_MASK}) has length ${length}, past the end (${remaining} bytes left)`,
+        );
+      }
+      yield new Attribute(
+        rawType,
+        bytes.subarray(offset + NLA_HDRLEN, offset + length),
+        this.where,
+      );
+      // The last attribute's padding may be missing (the kernel's nla_next() allows it).
+      offset += Math.min(nlaAlign(length), remaining);
+      index++;
+    }
+  }
+}
+
+/** One attribute: its type, flags and payload, with getters that check the payload's size. */
+export class Attribute {
+  /** The type without NLA_F_NESTED and NLA_F_NET_BYTEORDER. */
+  readonly type: number;
+  /** NLA_F_NESTED was set. */
+  readonly nestedFlag: boolean;
+  /** NLA_F_NET_BYTEORDER was set. */
+  readonly netByteOrder: boolean;
+  /** The payload, without header or padding (a view into the decoded bytes). */
+  readonly payload: Uint8Array;
+  readonly where: string;
+
+  constructor(rawType: number, payload: Uint8Array, parentWhere: string) {
+    this.type = rawType & NLA_TYPE_MASK;
+    this.nestedFlag = (rawType & NLA_F_NESTED) !== 0;
+    this.netByteOrder = (rawType & NLA_F_NET_BYTEORDER) !== 0;
+    this.payload = payload;
+    this.where = `${parentWhere} > ${this.type}`;
+  }
+
+  u8(): number {
+    this.expectLength(1, 'u8');
+    return this.payload[0] as number;
+  }
+
+  u16(): number {
+    this.expectLength(2, 'u16');
+    return viewOf(this.payload).getUint16(0, !this.netByteOrder && hostLittleEndian);
+  }
+
+  u32(): number {
+    this.expectLength(4, 'u32');
+    return viewOf(this.payload).getUint32(0, !this.netByteOrder && hostLittleEndian);
+  }
+
+  u64(): bigint {
+    this.expectLength(8, 'u64');
+    return viewOf(this.payload).getBigUint64(0, !this.netByteOrder && hostLittleEndian);
+  }
+
+  s64(): bigint {
+    this.expectLength(8, 's64');
+    return viewOf(this.payload).getBigInt64(0, !this.netByteOrder && hostLittleEndian);
+  }
+
+  /** A NUL-terminated UTF-8 string; the NUL is required and not returned. */
+  string(): string {
+    const end = this.payload.indexOf(0);
+    if (end === -1) throw new NetlinkDecodeError(this.where, 'string attribute without its NUL');
+    try {
+      return textDecoder.decode(this.payload.subarray(0, end));
+    } catch (cause) {
+      throw new NetlinkDecodeError(this.where, `string attribute is not UTF-8 (${String(cause)})`);
+    }
+  }
+
+  /** A copy of the payload, checked to be exactly `length` bytes when given. */
+  bytes(length?: number): Uint8Array {
+    if (length !== undefined) this.expectLength(length, `${length}-byte value`);
+    return Uint8Array.from(this.payload);
+  }
+
+  /** A zero-length attribute (NLA_FLAG). */
+  flag(): true {
+    this.expectLength(0, 'flag');
+    return true;
+  }
+
+  /** The payload as attributes. `name` labels errors inside it. */
+  nested(name?: string): AttributeDecoder {
+    return new AttributeDecoder(
+      this.payload,
+      name === undefined ? this.where : `${this.where} (${name})`,
+    );
+  }
+
+  private expectLength(length: number, kind: string): void {
+    if (this.payload.length !== length) {
+      throw new NetlinkDecodeError(
+        this.where,
+        `a ${kind} needs ${length} byte(s), the attribute has ${this.payload.length}`,
+      );
+    }
+  }
+}
