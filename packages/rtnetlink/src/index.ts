@@ -1,1 +1,25 @@
-export {};
+export type { Address, AddressFlag, AddressSpec } from './address.js';
+export {
+  RT_TABLE_LOCAL,
+  RT_TABLE_MAIN,
+  RTPROT_BOOT,
+  RTPROT_KERNEL,
+  RTPROT_STATIC,
+} from './constants.js';
+export {
+  RtnetlinkError,
+  type RtnetlinkErrorCode,
+  type RtnetlinkOperation,
+} from './errors.js';
+export type { AddrGenMode, Link, LinkChanges } from './link.js';
+export type { Logger } from './logger.js';
+export type { Route, RouteSpec, RouteType } from './route.js';
+export {
+  type AddressFilter,
+  openRtnetlink,
+  type RouteFilter,
+  type Rtnetlink,
+  type RtnetlinkOptions,
+} from './rtnetlink.js';
+export type { Scope } from './scope.js';
+export type { NetlinkTransport, TransportError } from './transport.js';
