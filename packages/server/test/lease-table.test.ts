@@ -237,10 +237,10 @@ describe('LeaseTable', () => {
       const tx = ask(table, A, request(NEW_ADDRESS, NEW_ADDRESS));
       expect(table.nextExpiry()).toBe(clock.mono + 3600_000);
       clock.mono += 3599_999;
-      expect(table.prepareExpiries()).toEqual([]);
+      expect(table.duePeers()).toEqual([]);
       clock.mono += 1;
-      const [expiry, ...more] = table.prepareExpiries();
-      expect(more).toEqual([]);
+      expect(table.duePeers()).toEqual([A]);
+      const expiry = table.prepareExpiry(A);
       expect(expiry?.changes).toEqual([
         { peer: A, add: [], remove: [tx.grants[0]?.prefix, tx.grants[1]?.prefix] },
       ]);
@@ -258,28 +258,46 @@ describe('LeaseTable', () => {
       clock.advance(3000);
       ask(table, A, request(specificAddress(tx.response?.ip?.[4] as IpAddress), RELEASE));
       clock.advance(1000);
-      expect(table.prepareExpiries()).toEqual([]);
+      expect(table.duePeers()).toEqual([]);
+      expect(table.prepareExpiry(A)).toBeUndefined();
       clock.advance(2600);
-      expect(table.prepareExpiries()).toHaveLength(1);
+      expect(table.duePeers()).toEqual([A]);
     });
 
     it('the wall clock jumping does not expire anything', () => {
       ask(table, A, request(NEW_ADDRESS, RELEASE));
       clock.wall += 10 * 3600;
-      expect(table.prepareExpiries()).toEqual([]);
+      expect(table.duePeers()).toEqual([]);
     });
 
-    it('leaves a busy peer for the next pass', () => {
+    it('retries an expiry whose writes failed a second later', () => {
+      ask(table, A, request(NEW_ADDRESS, RELEASE));
+      clock.advance(3600);
+      expect(table.duePeers()).toEqual([A]);
+      table.abort(table.prepareExpiry(A) as Transaction);
+      expect(table.leasesOf(A)).toHaveLength(1);
+      expect(table.nextExpiry()).toBe(clock.mono + 1000);
+    });
+
+    it('finds nothing to expire once a renewal came first', () => {
       const tx = ask(table, A, request(NEW_ADDRESS, RELEASE));
       clock.advance(3600);
-      const renewal = table.prepareRequest(
-        A,
-        request(specificAddress(tx.response?.ip?.[4] as IpAddress), RELEASE),
-      );
-      expect(table.prepareExpiries()).toEqual([]);
+      expect(table.duePeers()).toEqual([A]);
+      ask(table, A, request(specificAddress(tx.response?.ip?.[4] as IpAddress), RELEASE));
+      expect(table.prepareExpiry(A)).toBeUndefined();
+    });
+
+    it('refuses new addresses but renews held ones when told the disk is full', () => {
+      const tx = ask(table, A, request(NEW_ADDRESS, RELEASE));
+      const held = tx.response?.ip?.[4] as IpAddress;
+      const full = { allowNew: false };
+      const renewal = table.prepareRequest(A, request(specificAddress(held), NEW_ADDRESS), full);
       table.commit(renewal);
-      clock.mono += 1;
-      expect(table.prepareExpiries()).toEqual([]);
+      expect(renewal.response?.errno).toBe(Errno.IpUnavailable);
+      expect(renewal.response?.ip?.[4]).toEqual(held);
+      const fresh = table.prepareRequest(B, request(NEW_ADDRESS, RELEASE), full);
+      table.commit(fresh);
+      expect(fresh.response).toEqual({ errno: Errno.IpUnavailable, ip: {} });
     });
   });
 

@@ -148,8 +148,18 @@ export class LeaseTable {
     return this.peers.get(peer)?.busy ?? false;
   }
 
-  /** Decides the answer to a peer's request. The peer must be in the device view and not busy. */
-  prepareRequest(peer: PeerId, request: Request): Transaction {
+  /**
+   * Decides the answer to a peer's request. The peer must be in the device
+   * view and not busy. With `allowNew: false` (the journal is out of disk
+   * space) nothing is allocated: renewals and releases still go through,
+   * requests for other addresses get errno 3.
+   */
+  prepareRequest(
+    peer: PeerId,
+    request: Request,
+    options: { allowNew?: boolean } = {},
+  ): Transaction {
+    const allowNew = options.allowNew ?? true;
     const state = this.claim(peer);
     const grants: Lease[] = [];
     const releases: { lease: Lease; reason: ReleaseReason }[] = [];
@@ -172,7 +182,7 @@ export class LeaseTable {
       if (asked.kind === 'new') {
         if (held && allocator.isAllocated(held.prefix)) {
           prefix = held.prefix;
-        } else {
+        } else if (allowNew) {
           prefix = allocator.allocate();
           if (prefix) reserved.push(prefix);
         }
@@ -180,7 +190,7 @@ export class LeaseTable {
         const wanted = IpPrefix.host(asked.address);
         if (held?.prefix.equals(wanted)) {
           if (allocator.isAllocated(wanted)) prefix = wanted;
-        } else if (allocator.take(wanted)) {
+        } else if (allowNew && allocator.take(wanted)) {
           prefix = wanted;
           reserved.push(wanted);
         }
@@ -233,10 +243,19 @@ export class LeaseTable {
     return { records: [], changes: [] };
   }
 
-  /** Drops a prepared transaction: its reserved addresses return to the pools. */
+  /**
+   * Drops a prepared transaction: its reserved addresses return to the pools,
+   * and leases it would have released stay, an expired one being retried in
+   * a second.
+   */
   abort(tx: Transaction): void {
     this.settle(tx);
     for (const prefix of tx.reserved) this.allocators[prefix.family].release(prefix);
+    const retry = this.clock.monotonicMs() + 1000;
+    for (const lease of tx.releases) {
+      const key = expiryKey(lease.peer, lease.slot);
+      this.expiries.schedule(key, Math.max(lease.expiresAt, retry));
+    }
     const state = this.peers.get(tx.peer);
     if (state?.removed) this.forgetPeer(tx.peer, 'peer-removed');
   }
@@ -248,37 +267,32 @@ export class LeaseTable {
     return this.expiries.next();
   }
 
+  /** Peers with leases that have run out by now; each is then expired with prepareExpiry. */
+  duePeers(): PeerId[] {
+    const peers = new Set<PeerId>();
+    for (const key of this.expiries.due(this.clock.monotonicMs()))
+      peers.add(splitExpiryKey(key)[0]);
+    return [...peers];
+  }
+
   /**
-   * One transaction per peer whose leases have run out by now. A peer busy
-   * with a request is left for later: its request may renew what ran out.
+   * Decides the expiry of whatever of a peer's leases has run out by now;
+   * undefined when nothing has (a renewal came first). Like a request, it
+   * makes the peer busy until committed or aborted.
    */
-  prepareExpiries(): Transaction[] {
+  prepareExpiry(peer: PeerId): Transaction | undefined {
     const now = this.clock.monotonicMs();
-    const byPeer = new Map<PeerId, Lease[]>();
-    const later: string[] = [];
-    for (const key of this.expiries.due(now)) {
-      const [peer, slot] = splitExpiryKey(key);
-      const state = this.peers.get(peer);
-      const lease = state?.leases.get(slot);
-      if (!state || !lease || lease.expiresAt > now) continue;
-      if (state.busy) {
-        later.push(key);
-        continue;
-      }
-      byPeer.set(peer, [...(byPeer.get(peer) ?? []), lease]);
-    }
-    // Retried at the next pass: the request in flight will have renewed them or not.
-    for (const key of later) this.expiries.schedule(key, now + 1);
-    return [...byPeer].map(([peer, leases]) => {
-      this.claim(peer);
-      return new Transaction(
-        peer,
-        undefined,
-        [],
-        leases.map((lease) => ({ lease, reason: 'expired' as const })),
-        [],
-      );
-    });
+    const state = this.peers.get(peer);
+    const due = [...(state?.leases.values() ?? [])].filter((lease) => lease.expiresAt <= now);
+    if (!state || due.length === 0) return undefined;
+    this.claim(peer);
+    return new Transaction(
+      peer,
+      undefined,
+      [],
+      due.map((lease) => ({ lease, reason: 'expired' as const })),
+      [],
+    );
   }
 
   // ---- the device and the pools ---------------------------------------------------------------

@@ -1,0 +1,206 @@
+import type { IpPrefix } from '@wg-dynamic/ip';
+import { WG_DYNAMIC_ADDRESS, WG_DYNAMIC_PORT } from '@wg-dynamic/protocol';
+import type { Logger } from 'pino';
+import type { Clock, Lease, LeaseRecord } from './leases/lease.js';
+import { LeaseTable } from './leases/lease-table.js';
+import { Listener, type ListenerLimits, type Refusal } from './net/listener.js';
+import type { RandomSource } from './random.js';
+import { InterfaceView } from './service/interface-view.js';
+import { LeaseService, type Outcome, type Timers } from './service/lease-service.js';
+import type { DevicePort, JournalPort, NetworkPort } from './service/ports.js';
+
+export interface ServerConfig {
+  readonly interfaceName: string;
+  /** Lease length in seconds. */
+  readonly leaseTime: number;
+  /** Explicit pools (--pool), or undefined to follow the routes into the interface. */
+  readonly pools: readonly IpPrefix[] | undefined;
+  /** Routes pushed to clients that speak the route extension (--route). */
+  readonly routes: readonly IpPrefix[];
+  /** How often the device is read again to notice peers added or removed. */
+  readonly refreshIntervalMs: number;
+  readonly limits?: Partial<ListenerLimits>;
+  /** Where to listen; defaults to [fe80::%<interface>]:970, clients from source port 970 only. */
+  readonly listen?: { readonly host: string; readonly port: number; readonly sourcePort?: number };
+}
+
+export interface ServerDeps {
+  readonly device: DevicePort;
+  readonly network: NetworkPort;
+  readonly journal: JournalPort;
+  /** The journal's records, replayed at start. */
+  readonly records: Iterable<LeaseRecord>;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly random: RandomSource;
+  readonly timers?: Timers;
+}
+
+/** What the metrics and `show` read from a running server. */
+export interface ServerObserver {
+  outcome?(outcome: Outcome): void;
+  expiry?(prefix: IpPrefix): void;
+  refusal?(reason: Refusal): void;
+}
+
+/**
+ * The pools a route list gives: every unicast route through the interface but
+ * link-local, multicast and default routes, as the reference server does.
+ */
+export function poolsFromRoutes(routes: readonly IpPrefix[]): IpPrefix[] {
+  const pools = routes.filter(
+    (route) => route.length > 0 && !route.address.isLinkLocal() && !route.address.isMulticast(),
+  );
+  return pools
+    .map((route) => route.network())
+    .filter((pool, i, all) => all.findIndex((other) => other.equals(pool)) === i);
+}
+
+/**
+ * wg-dynamic-server, assembled: the lease table and its service, the view of
+ * the interface, the pools, and the TCP listener. `stopped` resolves with
+ * the reason the server stopped on its own (the interface went away).
+ */
+export class WgDynamicServer {
+  readonly table: LeaseTable;
+  readonly service: LeaseService;
+  readonly view: InterfaceView;
+  readonly listener: Listener;
+  readonly stopped: Promise<string>;
+  private readonly config: ServerConfig;
+  private readonly deps: ServerDeps;
+  private stopWatching: () => void = () => {};
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private signalStopped: (reason: string) => void = () => {};
+  private stopping: Promise<void> | undefined;
+
+  private constructor(config: ServerConfig, deps: ServerDeps, observer: ServerObserver) {
+    this.config = config;
+    this.deps = deps;
+    this.table = new LeaseTable({
+      leaseTime: config.leaseTime,
+      clock: deps.clock,
+      random: deps.random,
+      routes: config.routes,
+    });
+    this.service = new LeaseService({
+      table: this.table,
+      journal: deps.journal,
+      device: deps.device,
+      logger: deps.logger,
+      clock: deps.clock,
+      ...(deps.timers ? { timers: deps.timers } : {}),
+    });
+    if (observer.outcome) this.service.onOutcome = observer.outcome;
+    if (observer.expiry) this.service.onExpiry = observer.expiry;
+    this.view = new InterfaceView({
+      peers: () => deps.device.peers(),
+      ownAddresses: () => deps.network.ownAddresses(),
+    });
+    const listen = config.listen ?? {
+      host: `${WG_DYNAMIC_ADDRESS}%${config.interfaceName}`,
+      port: WG_DYNAMIC_PORT,
+      sourcePort: WG_DYNAMIC_PORT,
+    };
+    this.listener = new Listener({
+      host: listen.host,
+      port: listen.port,
+      sourcePort: listen.sourcePort,
+      identify: (address) => this.view.identify(address),
+      handle: (peer, request) => this.service.handle(peer, request),
+      logger: deps.logger,
+      ...(config.limits ? { limits: config.limits } : {}),
+      ...(observer.refusal ? { onRefusal: observer.refusal } : {}),
+    });
+    this.stopped = new Promise((resolve) => {
+      this.signalStopped = resolve;
+    });
+  }
+
+  static async start(
+    config: ServerConfig,
+    deps: ServerDeps,
+    observer: ServerObserver = {},
+  ): Promise<WgDynamicServer> {
+    const server = new WgDynamicServer(config, deps, observer);
+    await server.run();
+    return server;
+  }
+
+  private async run(): Promise<void> {
+    const { logger } = this.deps;
+    await this.updatePools();
+    const view = await this.view.refresh();
+    const restored = this.table.restore(this.deps.records, view);
+    logger.info(restored.report, 'leases restored from the journal and the interface');
+    await this.service.applyEffects(restored, 'restart');
+    this.view.onRefresh = (fresh) =>
+      this.service.applyEffects(this.table.setDevice(fresh), 'interface changed');
+
+    this.stopWatching = this.deps.network.watch({
+      addressesChanged: () => this.refreshLater(),
+      routesChanged: () => {
+        if (!this.config.pools) this.updatePools().catch((error) => this.fail(error));
+      },
+      interfaceRemoved: () => {
+        void this.stop(`${this.config.interfaceName} was removed`);
+      },
+      failed: (error) => {
+        logger.warn({ err: error }, 'lost track of interface events; reading everything again');
+        this.updatePools()
+          .then(() => this.view.refresh())
+          .catch((e) => this.fail(e));
+      },
+    });
+    this.refreshTimer = setInterval(() => this.refreshLater(), this.config.refreshIntervalMs);
+    this.refreshTimer.unref();
+    await this.listener.listen();
+    this.service.scheduleExpiry();
+    logger.info(
+      {
+        interface: this.config.interfaceName,
+        leases: [...this.table.leases()].length,
+        peers: this.view.linkLocalPeers(),
+        leaseTime: this.config.leaseTime,
+      },
+      'listening',
+    );
+  }
+
+  /** The leases held now. */
+  leases(): Lease[] {
+    return [...this.table.leases()];
+  }
+
+  /**
+   * Stops accepting, finishes the requests in flight, writes what is pending.
+   * Idempotent; `reason` is what `stopped` resolves with.
+   */
+  stop(reason = 'stopped'): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stopWatching();
+      if (this.refreshTimer) clearInterval(this.refreshTimer);
+      await this.listener.close();
+      await this.service.stop();
+      this.signalStopped(reason);
+    })();
+    return this.stopping;
+  }
+
+  private refreshLater(): void {
+    this.view.refresh().catch((error) => this.fail(error));
+  }
+
+  private async updatePools(): Promise<void> {
+    const pools = this.config.pools ?? poolsFromRoutes(await this.deps.network.routes());
+    this.deps.logger.info(
+      { pools: pools.map(String), source: this.config.pools ? '--pool' : 'routes' },
+      pools.length > 0 ? 'address pools' : 'no address pools: every request will get errno 3',
+    );
+    await this.service.applyEffects(this.table.setPools(pools), 'pools changed');
+  }
+
+  private fail(error: unknown): void {
+    this.deps.logger.error({ err: error }, 'could not read the interface');
+  }
+}

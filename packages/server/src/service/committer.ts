@@ -1,0 +1,154 @@
+import type { IpPrefix } from '@wg-dynamic/ip';
+import type { AllowedIpsChange, LeaseRecord, PeerId } from '../leases/lease.js';
+import type { Effects, Transaction } from '../leases/lease-table.js';
+import type { DevicePort, JournalPort } from './ports.js';
+
+/** What the committer asks of the lease table. */
+export interface TransactionSink {
+  commit(tx: Transaction): Effects;
+  abort(tx: Transaction): void;
+}
+
+/**
+ * Applies prepared transactions in batches: every transaction submitted
+ * while a batch is in flight goes into the next one, whose records reach
+ * the journal in one durable append and whose allowed-ips changes reach the
+ * device in one configuration. Only then are the transactions committed and
+ * their promises resolved, so an answer never leaves before its lease is on
+ * disk and in allowed-ips.
+ *
+ * The journal is written first: if the device write then fails, the
+ * batch's grants are recorded as released again before the transactions are
+ * aborted, so a restart does not bring back a lease nobody was told about.
+ */
+interface Item {
+  readonly records: readonly LeaseRecord[];
+  readonly changes: readonly AllowedIpsChange[];
+  /** Records that cancel this item's grants, should the device refuse them. */
+  readonly undo: readonly LeaseRecord[];
+  applied(): void;
+  failed(error: unknown): void;
+}
+
+export class Committer {
+  private readonly table: TransactionSink;
+  private readonly journal: JournalPort;
+  private readonly device: DevicePort;
+  private pending: Item[] = [];
+  private running = false;
+  private idle: Promise<void> = Promise.resolve();
+  private finishIdle: () => void = () => {};
+
+  constructor(table: TransactionSink, journal: JournalPort, device: DevicePort) {
+    this.table = table;
+    this.journal = journal;
+    this.device = device;
+  }
+
+  /** Resolves once the transaction is durable, applied and committed; rejects once aborted. */
+  submit(tx: Transaction): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.enqueue({
+        records: tx.records,
+        changes: tx.changes,
+        undo: undoRecords(tx),
+        applied: () => {
+          const followUp = this.table.commit(tx);
+          if (followUp.records.length > 0) void this.apply(followUp).catch(() => {});
+          resolve();
+        },
+        failed: (error) => {
+          this.table.abort(tx);
+          reject(error);
+        },
+      });
+    });
+  }
+
+  /**
+   * Writes effects the lease table has already taken on (leases revoked or
+   * dropped, allowed-ips to put back) with the next batch.
+   */
+  apply(effects: Effects): Promise<void> {
+    if (effects.records.length === 0 && effects.changes.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.enqueue({ ...effects, undo: [], applied: resolve, failed: reject });
+    });
+  }
+
+  /** Resolves when no batch is in flight or waiting. */
+  settled(): Promise<void> {
+    return this.running ? this.idle : Promise.resolve();
+  }
+
+  private enqueue(item: Item): void {
+    this.pending.push(item);
+    if (this.running) return;
+    this.running = true;
+    this.idle = new Promise((done) => {
+      this.finishIdle = done;
+    });
+    // Let what is prepared in this turn of the event loop join the batch.
+    setImmediate(() => void this.drain());
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      await this.run(batch);
+    }
+    this.running = false;
+    this.finishIdle();
+  }
+
+  private async run(batch: Item[]): Promise<void> {
+    try {
+      await this.journal.append(batch.flatMap((item) => item.records));
+    } catch (error) {
+      for (const item of batch) item.failed(error);
+      return;
+    }
+    try {
+      await this.device.apply(mergeChanges(batch.flatMap((item) => item.changes)));
+    } catch (error) {
+      for (const item of batch) item.failed(error);
+      // Best effort: if this fails too, the restart reconciles with the device.
+      await this.journal.append(batch.flatMap((item) => item.undo)).catch(() => {});
+      return;
+    }
+    for (const item of batch) item.applied();
+  }
+}
+
+/** Releases that cancel a transaction's grants of addresses the peer did not hold before. */
+function undoRecords(tx: Transaction): LeaseRecord[] {
+  const added = tx.changes.flatMap((change) => change.add);
+  return tx.records.flatMap((record): LeaseRecord[] =>
+    record.type === 'grant' && added.some((prefix) => prefix.equals(record.prefix))
+      ? [{ type: 'release', peer: record.peer, prefix: record.prefix, reason: 'released' }]
+      : [],
+  );
+}
+
+/** One change per peer, in the order peers first appear. */
+export function mergeChanges(changes: readonly AllowedIpsChange[]): AllowedIpsChange[] {
+  const byPeer = new Map<PeerId, { add: IpPrefix[]; remove: IpPrefix[] }>();
+  for (const change of changes) {
+    const merged = byPeer.get(change.peer) ?? { add: [], remove: [] };
+    byPeer.set(change.peer, merged);
+    for (const prefix of change.remove) {
+      const added = merged.add.findIndex((p) => p.equals(prefix));
+      if (added === -1) merged.remove.push(prefix);
+      else merged.add.splice(added, 1);
+    }
+    for (const prefix of change.add) {
+      const removed = merged.remove.findIndex((p) => p.equals(prefix));
+      if (removed !== -1) merged.remove.splice(removed, 1);
+      merged.add.push(prefix);
+    }
+  }
+  return [...byPeer]
+    .filter(([, m]) => m.add.length > 0 || m.remove.length > 0)
+    .map(([peer, m]) => ({ peer, add: m.add, remove: m.remove }));
+}

@@ -1,0 +1,94 @@
+import { IpAddress, type IpPrefix } from '@wg-dynamic/ip';
+import type { PeerId } from '../leases/lease.js';
+import type { DeviceView } from '../leases/lease-table.js';
+
+/** Reads what the view is made of. */
+export interface ViewSource {
+  peers(): Promise<ReadonlyMap<PeerId, readonly IpPrefix[]>>;
+  ownAddresses(): Promise<readonly IpPrefix[]>;
+}
+
+/**
+ * The server's picture of its interface, and who is asking: WireGuard's
+ * cryptokey routing guarantees that a packet from fe80::X came from the peer
+ * whose allowed-ips hold fe80::X/128, so that peer is the client.
+ *
+ * A miss re-reads the device once (peers are added at any time), but at most
+ * once per `missRefreshMs`, so a flood of unknown sources cannot turn into a
+ * flood of device reads. Concurrent refreshes share one read.
+ */
+export class InterfaceView {
+  private readonly source: ViewSource;
+  private readonly missRefreshMs: number;
+  private readonly now: () => number;
+  private current: DeviceView = { ownAddresses: [], peers: new Map() };
+  private owners = new Map<string, PeerId>();
+  private inFlight: Promise<DeviceView> | undefined;
+  private lastRefresh = Number.NEGATIVE_INFINITY;
+  /** Called with every fresh view (the server hands it to the lease table). */
+  onRefresh: (view: DeviceView) => void | Promise<void> = () => {};
+
+  constructor(source: ViewSource, options: { missRefreshMs?: number; now?: () => number } = {}) {
+    this.source = source;
+    this.missRefreshMs = options.missRefreshMs ?? 1000;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  get view(): DeviceView {
+    return this.current;
+  }
+
+  /** Reads the device and the interface's addresses again. */
+  refresh(): Promise<DeviceView> {
+    this.inFlight ??= this.read().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  /** The peer that owns a link-local address (without scope), if any. */
+  async identify(address: string): Promise<PeerId | undefined> {
+    const key = canonical(address);
+    if (key === undefined) return undefined;
+    const known = this.owners.get(key);
+    if (known !== undefined) return known;
+    if (this.now() - this.lastRefresh < this.missRefreshMs) {
+      // A read is under way or just happened: its answer is as fresh as it gets.
+      if (this.inFlight) await this.inFlight;
+      return this.owners.get(key);
+    }
+    await this.refresh();
+    return this.owners.get(key);
+  }
+
+  /** Peers that hold a link-local /128: the ones that can speak to the server. */
+  linkLocalPeers(): number {
+    return new Set(this.owners.values()).size;
+  }
+
+  private async read(): Promise<DeviceView> {
+    this.lastRefresh = this.now();
+    const [peers, ownAddresses] = await Promise.all([
+      this.source.peers(),
+      this.source.ownAddresses(),
+    ]);
+    const owners = new Map<string, PeerId>();
+    for (const [peer, allowedIps] of peers) {
+      for (const prefix of allowedIps) {
+        if (prefix.family === 6 && prefix.isHost() && prefix.address.isLinkLocal()) {
+          owners.set(prefix.address.toString(), peer);
+        }
+      }
+    }
+    this.current = { ownAddresses, peers };
+    this.owners = owners;
+    await this.onRefresh(this.current);
+    return this.current;
+  }
+}
+
+/** The address in inet_ntop form, so that any spelling of it matches; undefined if not link-local IPv6. */
+function canonical(address: string): string | undefined {
+  const parsed = IpAddress.parseFamily(6, address.replace(/%.*$/, ''));
+  return parsed?.isLinkLocal() ? parsed.toString() : undefined;
+}

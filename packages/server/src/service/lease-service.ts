@@ -1,0 +1,194 @@
+import type { IpPrefix } from '@wg-dynamic/ip';
+import { Errno, type Request, type ResponseFields } from '@wg-dynamic/protocol';
+import type { Logger } from 'pino';
+import type { Clock, PeerId } from '../leases/lease.js';
+import type { LeaseTable, Transaction } from '../leases/lease-table.js';
+import { Committer } from './committer.js';
+import { PeerGate } from './peer-gate.js';
+import type { DevicePort, JournalPort } from './ports.js';
+
+export interface LeaseServiceOptions {
+  readonly table: LeaseTable;
+  readonly journal: JournalPort;
+  readonly device: DevicePort;
+  readonly logger: Logger;
+  /** The clock the lease table runs on. */
+  readonly clock: Clock;
+  /** Timers, passed in so expiry can be driven by a fake clock in tests. */
+  readonly timers?: Timers;
+}
+
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** How the outcome of each request is counted (the metrics read these). */
+export type Outcome = 'granted' | 'renewed' | 'released' | 'unavailable' | 'failed';
+
+/**
+ * The server's decisions with their I/O: answers requests (one peer at a
+ * time, through the lease table, the journal and the device, in that
+ * order), and expires leases when they run out.
+ */
+export class LeaseService {
+  readonly table: LeaseTable;
+  private readonly journal: JournalPort;
+  private readonly logger: Logger;
+  private readonly timers: Timers;
+  private readonly clock: Clock;
+  private readonly committer: Committer;
+  private readonly gate = new PeerGate<PeerId>();
+  private expiryTimer: unknown;
+  private expiryAt: number | undefined;
+  private stopped = false;
+  private expiring: Promise<void> | undefined;
+  /** Called with each request's outcomes, for the metrics. */
+  onOutcome: (outcome: Outcome) => void = () => {};
+  /** Called with each expired lease, for the metrics. */
+  onExpiry: (prefix: IpPrefix) => void = () => {};
+
+  constructor(options: LeaseServiceOptions) {
+    this.table = options.table;
+    this.journal = options.journal;
+    this.logger = options.logger;
+    this.timers = options.timers ?? realTimers;
+    this.clock = options.clock;
+    this.committer = new Committer(options.table, options.journal, options.device);
+  }
+
+  /** Answers one request of a peer whose identity the tunnel proved. */
+  async handle(peer: PeerId, request: Request): Promise<ResponseFields> {
+    return this.gate.run(peer, async () => {
+      const tx = this.table.prepareRequest(peer, request, { allowNew: !this.journal.lowSpace });
+      try {
+        await this.committer.submit(tx);
+      } catch (error) {
+        this.logger.error(
+          { peer, err: error },
+          'could not record or apply a lease; the client is told no address is available',
+        );
+        this.onOutcome('failed');
+        return { errno: Errno.IpUnavailable };
+      }
+      this.logTransaction(tx);
+      this.scheduleExpiry();
+      return tx.response ?? { errno: Errno.Success };
+    });
+  }
+
+  /** Writes effects the table has already taken on (device refreshes, pool changes). */
+  async applyEffects(effects: Parameters<Committer['apply']>[0], why: string): Promise<void> {
+    for (const record of effects.records) {
+      if (record.type === 'release') {
+        this.logger.info(
+          { peer: record.peer, address: record.prefix.toString(), reason: record.reason },
+          `lease ${record.reason === 'revoked' ? 'revoked' : 'dropped'} (${why})`,
+        );
+      } else {
+        this.logger.info(
+          { peer: record.peer, address: record.prefix.toString() },
+          `lease adopted from allowed-ips (${why})`,
+        );
+      }
+    }
+    await this.committer.apply(effects);
+    this.scheduleExpiry();
+  }
+
+  /** Expires what has run out and arms the timer for the next expiry. */
+  expireDue(): Promise<void> {
+    const pass = this.expirePass().finally(() => {
+      if (this.expiring === pass) this.expiring = undefined;
+    });
+    this.expiring = pass;
+    return pass;
+  }
+
+  private async expirePass(): Promise<void> {
+    await Promise.all(
+      this.table.duePeers().map((peer) =>
+        this.gate.run(peer, async () => {
+          const tx = this.table.prepareExpiry(peer);
+          if (!tx) return;
+          try {
+            await this.committer.submit(tx);
+          } catch (error) {
+            this.logger.error(
+              { peer, err: error },
+              'could not expire a lease; trying again in a second',
+            );
+            return;
+          }
+          for (const lease of tx.releases) {
+            this.onExpiry(lease.prefix);
+            this.logger.info({ peer, address: lease.prefix.toString() }, 'lease expired');
+          }
+        }),
+      ),
+    );
+    this.scheduleExpiry();
+  }
+
+  /** Arms the expiry timer for the earliest lease end (or in a second if something failed). */
+  scheduleExpiry(): void {
+    if (this.stopped) return;
+    const next = this.table.nextExpiry();
+    if (next === this.expiryAt) return;
+    if (this.expiryTimer !== undefined) this.timers.clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    this.expiryAt = next;
+    if (next === undefined) return;
+    const delay = Math.max(0, Math.min(next - this.clock.monotonicMs(), 2 ** 31 - 1));
+    this.expiryTimer = this.timers.setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.expiryAt = undefined;
+      this.expireDue().catch((error) => this.logger.error({ err: error }, 'expiry failed'));
+    }, delay);
+  }
+
+  /**
+   * Resolves once no expiry pass is running and nothing waits to be written;
+   * what a test (or `stop`) waits for after time moved on.
+   */
+  async settled(): Promise<void> {
+    while (this.expiring) await this.expiring;
+    await this.committer.settled();
+  }
+
+  /** Stops expiring and waits for what is in flight to be written. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.expiryTimer !== undefined) this.timers.clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    await this.settled();
+  }
+
+  private logTransaction(tx: Transaction): void {
+    const added = tx.changes.flatMap((change) => change.add);
+    for (const lease of tx.releases) {
+      this.logger.info({ peer: tx.peer, address: lease.prefix.toString() }, 'lease released');
+      this.onOutcome('released');
+    }
+    for (const lease of tx.grants) {
+      const fresh = added.some((prefix) => prefix.equals(lease.prefix));
+      this.logger.info(
+        { peer: tx.peer, address: lease.prefix.toString(), leaseTime: lease.duration },
+        fresh ? 'lease granted' : 'lease renewed',
+      );
+      this.onOutcome(fresh ? 'granted' : 'renewed');
+    }
+    if (tx.response?.errno === Errno.IpUnavailable) {
+      this.logger.info(
+        { peer: tx.peer, lowSpace: this.journal.lowSpace || undefined },
+        'address unavailable (errno 3)',
+      );
+      this.onOutcome('unavailable');
+    }
+  }
+}

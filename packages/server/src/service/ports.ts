@@ -1,0 +1,43 @@
+import type { IpPrefix } from '@wg-dynamic/ip';
+import type { AllowedIpsChange, LeaseRecord, PeerId } from '../leases/lease.js';
+
+/** The WireGuard interface as the server needs it: its peers, and writes to their allowed-ips. */
+export interface DevicePort {
+  /** Every peer and its allowed-ips, read afresh. */
+  peers(): Promise<ReadonlyMap<PeerId, readonly IpPrefix[]>>;
+  /**
+   * Writes allowed-ips changes, all in one configuration. Never creates a
+   * peer: a change for a peer that is gone is dropped.
+   */
+  apply(changes: readonly AllowedIpsChange[]): Promise<void>;
+}
+
+/** Durable storage for lease records. */
+export interface JournalPort {
+  /** Resolves once the records are on disk. */
+  append(records: readonly LeaseRecord[]): Promise<void>;
+  /**
+   * True while the disk is full and only the journal's preallocated reserve
+   * is left: new grants are refused, renewals and releases still recorded.
+   */
+  readonly lowSpace: boolean;
+}
+
+/** The interface's addresses and routes (rtnetlink), and their changes. */
+export interface NetworkPort {
+  /** The interface's own addresses. */
+  ownAddresses(): Promise<readonly IpPrefix[]>;
+  /** Destinations of the unicast routes through the interface (main table). */
+  routes(): Promise<readonly IpPrefix[]>;
+  /** Follows changes until the returned function is called. */
+  watch(listener: NetworkListener): () => void;
+}
+
+export interface NetworkListener {
+  addressesChanged(): void;
+  routesChanged(): void;
+  /** The interface is gone. */
+  interfaceRemoved(): void;
+  /** The event stream failed (after which the server should re-read everything). */
+  failed(error: unknown): void;
+}
