@@ -5,5 +5,8 @@ export { decodeAddress, encodeDeleteAddress, encodeNewAddress } from './address.
 export { MalformedMessageError, prefixFromAttribute } from './attributes.js';
 export * as constants from './constants.js';
 export { errnoName, kernelError, socketError } from './errors.js';
+export { readerExitError } from './event-reader.js';
+export { classifyMessage } from './events.js';
+export { type Frame, FrameReader, MAX_FRAME_PAYLOAD } from './frame-reader.js';
 export { decodeLink, encodeSetLink } from './link.js';
 export { decodeRoute, encodeRoute } from './route.js';

@@ -11,6 +11,14 @@ export {
   type RtnetlinkErrorCode,
   type RtnetlinkOperation,
 } from './errors.js';
+export type { EventSource } from './event-reader.js';
+export {
+  type EventGroup,
+  openRtnetlinkEvents,
+  type RtnetlinkEvent,
+  type RtnetlinkEvents,
+  type RtnetlinkEventsOptions,
+} from './events.js';
 export type { AddrGenMode, Link, LinkChanges } from './link.js';
 export type { Logger } from './logger.js';
 export type { Route, RouteSpec, RouteType } from './route.js';
