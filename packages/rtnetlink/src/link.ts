@@ -56,8 +56,11 @@ export interface Link {
   readonly lowerUp: boolean;
   readonly pointToPoint: boolean;
   readonly loopback: boolean;
-  /** Undefined when the interface has no IPv6 (IPv6 disabled or not loaded). */
-  readonly addrGenMode: AddrGenMode | undefined;
+  /**
+   * Undefined when the interface has no IPv6 (disabled, or not loaded); a
+   * number for a mode newer than this code.
+   */
+  readonly addrGenMode: AddrGenMode | number | undefined;
 }
 
 /** Changes to a link; an absent field stays as it is. */
@@ -121,11 +124,11 @@ export function decodeLink(body: Buffer): Link & { readonly family: number } {
   };
 }
 
-function addrGenModeName(value: number): AddrGenMode {
+function addrGenModeName(value: number): AddrGenMode | number {
   for (const [name, number] of Object.entries(addrGenModes)) {
     if (number === value) return name as AddrGenMode;
   }
-  throw new MalformedMessageError(`unknown IPv6 address generation mode ${value}`);
+  return value;
 }
 
 /** The body of an RTM_GETLINK request for one link, by index or by name. */

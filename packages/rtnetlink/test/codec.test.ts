@@ -259,6 +259,12 @@ describe('decodeLink', () => {
     });
   });
 
+  it('keeps an address generation mode it does not know as a number', () => {
+    expect(
+      decodeLink(linkBody({ index: 4, name: 'wg0', mtu: 1420, addrGenMode: 9 })).addrGenMode,
+    ).toBe(9);
+  });
+
   it('reads a link without IFLA_LINKINFO or IPv6, and reports the family', () => {
     const link = decodeLink(linkBody({ family: AF_BRIDGE, index: 1, name: 'lo', mtu: 65536 }));
     expect(link).toMatchObject({
