@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // Programs the labs start as real processes run from dist/: `npm test` builds first.
 const sourceConditions = ['@wg-dynamic/source'];
 
-const packages = ['ip', 'protocol', 'wireguard', 'rtnetlink', 'lab', 'server', 'client'];
+const packages = ['ip', 'cli', 'protocol', 'wireguard', 'rtnetlink', 'lab', 'server', 'client'];
 
 // Two kinds of tests (test/README.md):
 // - unit: `packages/<name>/test/**/*.test.ts`, pure or with fakes, on the host, no privileges;
