@@ -70,7 +70,9 @@ function status(
 ): Uint8Array {
   const capped = type === NLMSG_ERROR && errno === 0;
   const echoed =
-    type === NLMSG_DONE ? new Uint8Array() : encodeMessage(capped ? { ...request, payload: new Uint8Array() } : request);
+    type === NLMSG_DONE
+      ? new Uint8Array()
+      : encodeMessage(capped ? { ...request, payload: new Uint8Array() } : request);
   const tlvs = options.tlvs ?? new Uint8Array();
   const payload = new Uint8Array(4 + echoed.length + tlvs.length);
   new DataView(payload.buffer).setInt32(0, -errno, hostLittleEndian);
@@ -149,12 +151,17 @@ describe('NetlinkConnection', () => {
     const socket = new ScriptedSocket();
     const connection = new NetlinkConnection(socket);
     const seen: number[] = [];
-    const first = connection.dump(0x20, new Uint8Array(4), 'read wg0', (m) => seen.push(m.payload[0] as number));
+    const first = connection.dump(0x20, new Uint8Array(4), 'read wg0', (m) =>
+      seen.push(m.payload[0] as number),
+    );
     await flush();
     const request = socket.last();
     expect(request.flags).toBe(NLM_F_REQUEST | NLM_F_DUMP);
     socket.deliver(data(request, [1, 0, 0, 0]));
-    socket.deliver(data(request, [2, 0, 0, 0], NLM_F_MULTI | NLM_F_DUMP_INTR), status(NLMSG_DONE, request, 0));
+    socket.deliver(
+      data(request, [2, 0, 0, 0], NLM_F_MULTI | NLM_F_DUMP_INTR),
+      status(NLMSG_DONE, request, 0),
+    );
     expect(await first).toEqual({ interrupted: true });
     expect(seen).toEqual([1, 2]);
 
@@ -184,7 +191,9 @@ describe('NetlinkConnection', () => {
     const socket = new ScriptedSocket();
     const connection = new NetlinkConnection(socket);
     const seen: number[] = [];
-    const dump = connection.dump(0x20, new Uint8Array(4), 'read', (m) => seen.push(m.payload[0] as number));
+    const dump = connection.dump(0x20, new Uint8Array(4), 'read', (m) =>
+      seen.push(m.payload[0] as number),
+    );
     await flush();
     const request = socket.last();
     socket.deliver(data(request, [7, 0, 0, 0], NLM_F_MULTI, request.seq + 100));
@@ -199,7 +208,10 @@ describe('NetlinkConnection', () => {
     const connection = new NetlinkConnection(socket);
     const broken = connection.request(0x20, new Uint8Array(4), 'broken');
     await flush();
-    socket.receivers?.datagram(Uint8Array.of(200, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12), 0);
+    socket.receivers?.datagram(
+      Uint8Array.of(200, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
+      0,
+    );
     await expect(broken).rejects.toMatchObject({ code: 'NETLINK_MALFORMED_REPLY' });
     const next = connection.request(0x20, new Uint8Array(4), 'next');
     await flush();
@@ -228,7 +240,10 @@ describe('NetlinkConnection', () => {
 
   it('reports a failed send with its errno', async () => {
     const socket = new ScriptedSocket();
-    socket.failSend = Object.assign(new Error('sendmsg EMSGSIZE'), { errno: -90, code: 'EMSGSIZE' });
+    socket.failSend = Object.assign(new Error('sendmsg EMSGSIZE'), {
+      errno: -90,
+      code: 'EMSGSIZE',
+    });
     const connection = new NetlinkConnection(socket);
     await expect(connection.request(0x20, new Uint8Array(4), 'huge')).rejects.toMatchObject({
       code: 'NETLINK_SEND_FAILED',

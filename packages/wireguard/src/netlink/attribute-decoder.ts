@@ -28,7 +28,6 @@ export class AttributeDecoder implements Iterable<Attribute> {
 
   *[Symbol.iterator](): Iterator<Attribute> {
     const bytes = this.#bytes;
-    const view = viewOf(bytes);
     let offset = 0;
     let index = 0;
     while (offset < bytes.length) {
@@ -39,8 +38,8 @@ export class AttributeDecoder implements Iterable<Attribute> {
           `${remaining} trailing byte(s) after attribute ${index}, too few for an attribute header`,
         );
       }
-      const length = view.getUint16(offset, hostLittleEndian);
-      const rawType = view.getUint16(offset + 2, hostLittleEndian);
+      const length = readU16(bytes, offset, hostLittleEndian);
+      const rawType = readU16(bytes, offset + 2, hostLittleEndian);
       if (length < NLA_HDRLEN) {
         throw new NetlinkDecodeError(
           this.where,
@@ -92,7 +91,7 @@ export class Attribute {
 
   u16(): number {
     this.expectLength(2, 'u16');
-    return viewOf(this.payload).getUint16(0, !this.netByteOrder && hostLittleEndian);
+    return readU16(this.payload, 0, !this.netByteOrder && hostLittleEndian);
   }
 
   u32(): number {
@@ -149,4 +148,10 @@ export class Attribute {
       );
     }
   }
+}
+
+function readU16(bytes: Uint8Array, at: number, littleEndian: boolean): number {
+  const a = bytes[at] as number;
+  const b = bytes[at + 1] as number;
+  return littleEndian ? a | (b << 8) : (a << 8) | b;
 }

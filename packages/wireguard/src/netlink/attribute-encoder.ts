@@ -43,21 +43,22 @@ export class AttributeEncoder {
 
   u8(type: number, value: number): this {
     checkInteger(value, 0xff, 'u8');
-    return this.bytes(type, Uint8Array.of(value));
+    return this.#push(type, Uint8Array.of(value));
   }
 
   u16(type: number, value: number): this {
     checkInteger(value, 0xffff, 'u16');
-    const payload = new Uint8Array(2);
-    viewOf(payload).setUint16(0, value, hostLittleEndian);
-    return this.bytes(type, payload);
+    const payload = hostLittleEndian
+      ? Uint8Array.of(value & 0xff, value >>> 8)
+      : Uint8Array.of(value >>> 8, value & 0xff);
+    return this.#push(type, payload);
   }
 
   u32(type: number, value: number): this {
     checkInteger(value, 0xffff_ffff, 'u32');
     const payload = new Uint8Array(4);
     viewOf(payload).setUint32(0, value, hostLittleEndian);
-    return this.bytes(type, payload);
+    return this.#push(type, payload);
   }
 
   u64(type: number, value: bigint): this {
@@ -66,7 +67,7 @@ export class AttributeEncoder {
     }
     const payload = new Uint8Array(8);
     viewOf(payload).setBigUint64(0, value, hostLittleEndian);
-    return this.bytes(type, payload);
+    return this.#push(type, payload);
   }
 
   /** A NUL-terminated UTF-8 string (NLA_NUL_STRING / NLA_STRING as the kernel sends them). */
@@ -75,7 +76,7 @@ export class AttributeEncoder {
     if (encoded.includes(0)) throw new RangeError('a netlink string attribute cannot contain NUL');
     const payload = new Uint8Array(encoded.length + 1);
     payload.set(encoded);
-    return this.bytes(type, payload);
+    return this.#push(type, payload);
   }
 
   /** A zero-length attribute whose presence is the value (NLA_FLAG). */
@@ -85,14 +86,19 @@ export class AttributeEncoder {
 
   /** Raw bytes (copied). `type` may carry NLA_F_NET_BYTEORDER, never NLA_F_NESTED. */
   bytes(type: number, data: Uint8Array): this {
+    return this.#push(type, Uint8Array.from(data));
+  }
+
+  /** Adds a payload this encoder owns from now on. */
+  #push(type: number, payload: Uint8Array): this {
     checkType(type);
-    if (NLA_HDRLEN + data.length > NLA_MAX_LENGTH) {
+    if (NLA_HDRLEN + payload.length > NLA_MAX_LENGTH) {
       throw new RangeError(
-        `a netlink attribute holds at most ${NLA_MAX_LENGTH - NLA_HDRLEN} bytes, not ${data.length}`,
+        `a netlink attribute holds at most ${NLA_MAX_LENGTH - NLA_HDRLEN} bytes, not ${payload.length}`,
       );
     }
-    this.#items.push({ type, payload: Uint8Array.from(data) });
-    this.#length += AttributeEncoder.sizeOf(data.length);
+    this.#items.push({ type, payload });
+    this.#length += AttributeEncoder.sizeOf(payload.length);
     return this;
   }
 
@@ -135,12 +141,10 @@ export class AttributeEncoder {
     if (offset + this.#length > target.length) {
       throw new RangeError(`${this.#length} bytes of attributes do not fit at offset ${offset}`);
     }
-    const view = viewOf(target);
     let at = offset;
     for (const item of this.#items) {
       if ('payload' in item) {
-        view.setUint16(at, NLA_HDRLEN + item.payload.length, hostLittleEndian);
-        view.setUint16(at + 2, item.type, hostLittleEndian);
+        writeHeader(target, at, NLA_HDRLEN + item.payload.length, item.type);
         target.set(item.payload, at + NLA_HDRLEN);
         const next = at + AttributeEncoder.sizeOf(item.payload.length);
         target.fill(0, at + NLA_HDRLEN + item.payload.length, next);
@@ -149,12 +153,26 @@ export class AttributeEncoder {
         if (item.nested.length !== item.length) {
           throw new Error('a nested attribute encoder changed after it was attached');
         }
-        view.setUint16(at, NLA_HDRLEN + item.length, hostLittleEndian);
-        view.setUint16(at + 2, item.type, hostLittleEndian);
+        writeHeader(target, at, NLA_HDRLEN + item.length, item.type);
         at = item.nested.encodeInto(target, at + NLA_HDRLEN);
       }
     }
     return at;
+  }
+}
+
+/** struct nlattr: nla_len and nla_type, u16 each in host byte order. */
+function writeHeader(target: Uint8Array, at: number, length: number, type: number): void {
+  if (hostLittleEndian) {
+    target[at] = length & 0xff;
+    target[at + 1] = length >>> 8;
+    target[at + 2] = type & 0xff;
+    target[at + 3] = type >>> 8;
+  } else {
+    target[at] = length >>> 8;
+    target[at + 1] = length & 0xff;
+    target[at + 2] = type >>> 8;
+    target[at + 3] = type & 0xff;
   }
 }
 
