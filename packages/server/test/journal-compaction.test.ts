@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpAddress, IpPrefix } from '@wg-dynamic/ip';
@@ -203,6 +203,47 @@ describe('compaction', () => {
     const { model: replayed, report } = await replayModel(directory);
     expect(report.snapshot).toEqual({ file: join(directory, snapshotName(2)), records: 10_000 });
     expect(replayed.view()).toEqual(model.view());
+  });
+
+  it('rewrites a journal with damage at the first chance, without the damage', async () => {
+    const directory = await stateDirectory();
+    const model = new LeaseModel();
+    const first = await openJournal({ directory, codec: leaseRecordCodec });
+    for (let i = 0; i < 10; i++) await first.journal.append([grant(i, 1_700_000_000)]);
+    await first.journal.close();
+    const file = join(directory, segmentName(1));
+    const bytes = await readFile(file);
+    bytes[20 + 3 * 55 + 30] = (bytes[20 + 3 * 55 + 30] as number) ^ 1; // inside record 3
+    await writeFile(file, bytes);
+
+    let taken: () => void = () => {};
+    const snapshotTaken = new Promise<void>((resolve) => {
+      taken = resolve;
+    });
+    const { journal, records, report } = await openJournal({
+      directory,
+      codec: leaseRecordCodec,
+      compaction: {
+        snapshot: () => {
+          taken();
+          return [...model.leases.values()];
+        },
+        liveRecords: () => model.leases.size,
+        minimumRecords: 1_000_000,
+      },
+    });
+    expect(report.damaged).toHaveLength(1);
+    for (const record of records) model.apply(record);
+    expect(model.leases.size).toBe(9);
+    model.apply(grant(10, 1_700_000_000));
+    await journal.append([grant(10, 1_700_000_000)]);
+    await snapshotTaken; // started by itself, far below the threshold
+    await journal.compact();
+    expect(journal.stats.compactions).toBe(1);
+    await journal.close();
+    const again = await replayModel(directory);
+    expect(again.report.damaged).toEqual([]);
+    expect(again.model.view()).toEqual(model.view());
   });
 
   it('stops a snapshot in progress on close, and the journal stays whole', async () => {

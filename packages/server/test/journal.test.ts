@@ -371,6 +371,25 @@ function flip(bytes: Buffer, index: number): void {
   bytes[index] = (bytes[index] as number) ^ 0x40;
 }
 
+describe('the file format', () => {
+  it('is a 20-byte header, then frames of [length][CRC-32 of length and payload][payload]', async () => {
+    const { bytes } = await journalOf(2);
+    const header = bytes.subarray(0, FILE_HEADER_SIZE);
+    expect(header.subarray(0, 4).toString('latin1')).toBe('WGDJ');
+    expect([...header.subarray(4, 8)]).toEqual([1, 1, 0, 0]); // version, kind (segment), reserved
+    expect(header.readUInt32LE(8)).toBe(1); // sequence
+    expect(header.readUInt32LE(12)).toBe(0); // records (snapshots only)
+    expect(header.readUInt32LE(16)).toBe(crc32(header.subarray(0, 16)));
+    for (const i of [0, 1]) {
+      const payload = Buffer.from(leaseRecordCodec.encode(grant(i)));
+      const frame = bytes.subarray(recordStart(i), recordStart(i) + GRANT_FRAME);
+      expect(frame.readUInt32LE(0)).toBe(payload.length);
+      expect(frame.readUInt32LE(4)).toBe(crc32(Buffer.concat([frame.subarray(0, 4), payload])));
+      expect(frame.subarray(FRAME_HEADER_SIZE)).toEqual(payload);
+    }
+  });
+});
+
 describe('replay', () => {
   it('reads the zero-filled preallocated tail as the clean end', async () => {
     const { directory, bytes } = await journalOf(5);

@@ -21,12 +21,24 @@ export function frameSize(payloadLength: number): number {
   return FRAME_HEADER_SIZE + payloadLength;
 }
 
-function checksum(bytes: Buffer, start: number, payloadLength: number): number {
-  const afterLength = crc32(bytes.subarray(start, start + 4));
-  return crc32(
-    bytes.subarray(start + FRAME_HEADER_SIZE, start + FRAME_HEADER_SIZE + payloadLength),
-    afterLength,
-  );
+/** CRC-32 (reflected, polynomial 0xEDB88320, as zlib) byte table, for the 4 length bytes. */
+const CRC_TABLE = Int32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c;
+});
+
+/** zlib's crc32 of bytes[start, start + 4), in JavaScript: cheaper than a native call for four bytes. */
+function crcOfLength(bytes: Buffer, start: number): number {
+  let c = -1;
+  for (let i = start; i < start + 4; i++) {
+    c = (CRC_TABLE[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
+  }
+  return (c ^ -1) >>> 0;
+}
+
+function checksum(bytes: Buffer, start: number, payload: Buffer): number {
+  return crc32(payload, crcOfLength(bytes, start));
 }
 
 /** Writes one frame of `payload` into `target` at `offset`; returns the offset after it. */
@@ -38,7 +50,11 @@ export function writeFrame(payload: Uint8Array, target: Buffer, offset: number):
   }
   target.writeUInt32LE(payload.length, offset);
   target.set(payload, offset + FRAME_HEADER_SIZE);
-  target.writeUInt32LE(checksum(target, offset, payload.length), offset + 4);
+  const stored = target.subarray(
+    offset + FRAME_HEADER_SIZE,
+    offset + FRAME_HEADER_SIZE + payload.length,
+  );
+  target.writeUInt32LE(checksum(target, offset, stored), offset + 4);
   return offset + frameSize(payload.length);
 }
 
@@ -53,15 +69,17 @@ export function encodeFrames(payloads: readonly Uint8Array[]): Buffer {
 }
 
 /**
- * The payload length of a sound frame at `start` (length in range, whole
- * frame before `end`, checksum right), or -1.
+ * The payload of a sound frame at `start` (length in range, whole frame
+ * before `end`, checksum right), or undefined.
  */
-export function frameAt(bytes: Buffer, start: number, end: number): number {
-  if (start + FRAME_HEADER_SIZE > end) return -1;
+export function frameAt(bytes: Buffer, start: number, end: number): Buffer | undefined {
+  if (start + FRAME_HEADER_SIZE > end) return undefined;
   const length = bytes.readUInt32LE(start);
-  if (length === 0 || length > MAX_PAYLOAD_SIZE) return -1;
-  if (start + FRAME_HEADER_SIZE + length > end) return -1;
-  return checksum(bytes, start, length) === bytes.readUInt32LE(start + 4) ? length : -1;
+  if (length === 0 || length > MAX_PAYLOAD_SIZE) return undefined;
+  const payloadStart = start + FRAME_HEADER_SIZE;
+  if (payloadStart + length > end) return undefined;
+  const payload = bytes.subarray(payloadStart, payloadStart + length);
+  return checksum(bytes, start, payload) === bytes.readUInt32LE(start + 4) ? payload : undefined;
 }
 
 const ZEROS = Buffer.alloc(64 * 1024);
@@ -167,23 +185,22 @@ export function scanFrames(
     if (at > runStart) runs.push({ from: runStart, to: at });
   };
   while (at < end) {
-    const length = frameAt(bytes, at, end);
-    if (length >= 0) {
-      const payload = bytes.subarray(at + FRAME_HEADER_SIZE, at + FRAME_HEADER_SIZE + length);
+    const payload = frameAt(bytes, at, end);
+    if (payload) {
       const trouble = check(payload);
       if (!trouble) {
         records++;
-        at += FRAME_HEADER_SIZE + length;
+        at += FRAME_HEADER_SIZE + payload.length;
         continue;
       }
       if (trouble.unsupported) throw new UnsupportedRecordError(at, trouble.reason);
       closeRun();
       skipped.push({
         offset: at,
-        bytes: FRAME_HEADER_SIZE + length,
+        bytes: FRAME_HEADER_SIZE + payload.length,
         reason: `a record that cannot be decoded: ${trouble.reason}`,
       });
-      at += FRAME_HEADER_SIZE + length;
+      at += FRAME_HEADER_SIZE + payload.length;
       runStart = at;
       continue;
     }
@@ -224,9 +241,8 @@ function nextSoundFrame(
     const data = nextData(bytes, at, end);
     if (data >= end) return -1;
     if (data - 3 > at) at = data - 3;
-    const length = frameAt(bytes, at, end);
-    if (length >= 0) {
-      const payload = bytes.subarray(at + FRAME_HEADER_SIZE, at + FRAME_HEADER_SIZE + length);
+    const payload = frameAt(bytes, at, end);
+    if (payload) {
       const trouble = check(payload);
       if (!trouble || trouble.unsupported) return at;
     }
