@@ -8,6 +8,7 @@ type Suite = () => Figure[] | Promise<Figure[]>;
 
 const suites: Record<string, () => Promise<{ default: Suite }>> = {
   codec: () => import('./codec.js'),
+  journal: () => import('./journal.js'),
 };
 
 const requested = process.argv.slice(2);
