@@ -119,16 +119,3 @@ export async function writeFully(
     done += written;
   }
 }
-
-/** Reads a whole file through an open handle (used where readFile would open it again). */
-export async function readFully(file: JournalFile): Promise<Buffer> {
-  const size = await file.size();
-  const buffer = Buffer.alloc(size);
-  let done = 0;
-  while (done < size) {
-    const read = await file.read(buffer.subarray(done), done);
-    if (read <= 0) break;
-    done += read;
-  }
-  return done === size ? buffer : buffer.subarray(0, done);
-}
