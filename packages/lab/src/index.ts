@@ -43,6 +43,8 @@ export { type ClassicTopologyOptions, classicTopology } from './topology/classic
 export {
   batchArgv,
   batchInput,
+  describeSteps,
+  FORWARDING_COMMAND,
   formatEndpoint,
   type IpBatch,
   interfaceBatch,
@@ -50,6 +52,11 @@ export {
   NODE_UAPI_DIRECTORY,
   namespaceBatch,
   nodeCommand,
+  nodeScript,
+  nodeSetupSteps,
+  type SetupStep,
+  setupScript,
+  teardownScript,
   underlayBatch,
   wgSetCommand,
 } from './topology/commands.js';

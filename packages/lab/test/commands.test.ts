@@ -1,14 +1,20 @@
+import { spawnSync } from 'node:child_process';
 import { IpAddress } from '@wg-dynamic/ip';
 import {
   batchArgv,
   batchInput,
+  describeSteps,
   formatEndpoint,
   interfaceBatch,
   kernelInterfaceBatch,
   type LabSpec,
   namespaceBatch,
   nodeCommand,
+  nodeScript,
+  nodeSetupSteps,
   planLab,
+  setupScript,
+  teardownScript,
   underlayBatch,
   wgSetCommand,
 } from '@wg-dynamic/lab';
@@ -41,7 +47,7 @@ describe('lab command lines', () => {
       'wgdlab-x-a',
       'sh',
       '-c',
-      'mkdir -p /run/wireguard && mount -n --bind "$0" /run/wireguard && exec "$@"',
+      'mount -n --bind "$0" /run/wireguard && exec "$@"',
       '/run/wg-dynamic/lab/x/a/wireguard',
       'wg',
       'show',
@@ -128,6 +134,76 @@ describe('lab command lines', () => {
       'endpoint',
       '10.254.0.2:51820',
     ]);
+  });
+
+  it('runs a node’s set-up as one script: network first, WireGuard once the interface exists', () => {
+    const userspace = nodeSetupSteps(plan, a, '/keys/a', () => 'PUB=');
+    expect(describeSteps(userspace.network)).toEqual([
+      'ip link set dev lo up',
+      'ip address add 10.254.0.2/30 dev v-server',
+      'ip address add fd00:254::2/64 dev v-server nodad',
+      'ip neighbour add 10.254.0.1 lladdr 02:77:00:00:00:01 dev v-server nud permanent',
+      'ip neighbour add fd00:254::1 lladdr 02:77:00:00:00:01 dev v-server nud permanent',
+      'ip link set dev v-server up',
+    ]);
+    expect(describeSteps(userspace.wireguard)).toEqual([
+      'wg set wg0 private-key /keys/a listen-port 51820 peer PUB= allowed-ips 0.0.0.0/0,::/0 endpoint 10.254.0.1:51820 persistent-keepalive 25',
+      'ip link set dev wg0 addrgenmode none',
+      `ip address add ${a.linkLocal} dev wg0 nodad`,
+      'ip address add 10.200.0.2/32 dev wg0',
+      'ip link set dev wg0 up',
+      'ip route add fe80::/128 dev wg0',
+    ]);
+    // The kernel backend creates the interface with the underlay; forwarding comes first.
+    const kernelPlan = planLab(
+      { ...spec, nodes: { ...spec.nodes, server: { linkLocal: 'fe80::/64', forwarding: true } } },
+      { random: (size) => new Uint8Array(size).fill(1), backend: 'kernel' },
+    );
+    const kernelServer = kernelPlan.nodes[0];
+    if (!kernelServer) throw new Error('no server');
+    const kernel = describeSteps(
+      nodeSetupSteps(kernelPlan, kernelServer, '/k', () => 'P=').network,
+    );
+    expect(kernel[0]).toBe('sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1');
+    expect(kernel.at(-1)).toBe('ip link add dev wg0 type wireguard');
+
+    const script = setupScript(userspace.wireguard);
+    expect(script.split('\n')).toEqual([
+      'set -e',
+      'wg set wg0 private-key /keys/a listen-port 51820 peer PUB= allowed-ips 0.0.0.0/0,::/0 endpoint 10.254.0.1:51820 persistent-keepalive 25',
+      "ip -batch - <<'IP_BATCH'",
+      'link set dev wg0 addrgenmode none',
+      `address add ${a.linkLocal} dev wg0 nodad`,
+      'address add 10.200.0.2/32 dev wg0',
+      'link set dev wg0 up',
+      'route add fe80::/128 dev wg0',
+      'IP_BATCH',
+      '',
+    ]);
+    expect(nodeScript('ns', '/d', 'true\n')).toEqual([
+      'ip',
+      'netns',
+      'exec',
+      'ns',
+      'sh',
+      '-c',
+      'mount -n --bind "$0" /run/wireguard || exit\ntrue\n',
+      '/d',
+    ]);
+  });
+
+  it('writes scripts a POSIX shell accepts', () => {
+    const scripts = [
+      setupScript(nodeSetupSteps(plan, server, '/k', () => 'P=').network),
+      setupScript(nodeSetupSteps(plan, server, '/k', () => 'P=').wireguard),
+      teardownScript(['wgdlab-abababab-server', 'wgdlab-abababab-a']),
+    ];
+    for (const script of scripts) {
+      const checked = spawnSync('sh', ['-n'], { input: script, encoding: 'utf8' });
+      expect(checked.stderr).toBe('');
+      expect(checked.status).toBe(0);
+    }
+    expect(teardownScript(['x', 'y'])).toContain("namespaces='x y'");
   });
 
   it('writes IPv6 endpoints in brackets', () => {

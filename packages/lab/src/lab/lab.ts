@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { waitForSocket } from '../device/wireguard-interface.js';
 import { backendFromEnvironment } from '../environment.js';
 import { LabError } from '../errors.js';
@@ -11,14 +10,16 @@ import { runCommand } from '../process/run-command.js';
 import {
   batchArgv,
   batchInput,
-  FORWARDING_COMMAND,
+  describeSteps,
   type IpBatch,
-  interfaceBatch,
-  kernelInterfaceBatch,
+  NODE_UAPI_DIRECTORY,
   namespaceBatch,
   nodeCommand,
-  underlayBatch,
-  wgSetCommand,
+  nodeScript,
+  nodeSetupSteps,
+  type SetupStep,
+  setupScript,
+  teardownScript,
 } from '../topology/commands.js';
 import { type LabPlan, planLab } from '../topology/plan.js';
 import type { LabSpec } from '../topology/spec.js';
@@ -185,8 +186,7 @@ export class Lab implements AsyncDisposable {
     for (const id of stale) {
       const mine = namespaces.filter((name) => labIdOfNamespace(name) === id);
       logger.info({ lab: id, namespaces: mine }, 'removing a stale lab');
-      await killNamespaceProcesses(mine, logger);
-      await deleteNamespaces(mine, logger);
+      await removeNamespaces(mine, logger);
       if (/^[0-9a-f]{8}$/.test(id)) await rm(`${base}/${id}`, { recursive: true, force: true });
     }
     return stale;
@@ -232,59 +232,57 @@ export class Lab implements AsyncDisposable {
       { lab: plan.id, backend: plan.backend, nodes: [...this.#nodes.keys()] },
       'creating a lab',
     );
+    // Every node's processes bind their own directory over it: it must exist.
+    await mkdir(NODE_UAPI_DIRECTORY, { recursive: true });
     await this.#runBatch(namespaceBatch(plan));
-    await Promise.all(
-      plan.nodes.map(async (node) => {
-        await this.#runBatch(underlayBatch(plan, node));
-        if (node.forwarding)
-          await this.node(node.name).exec(
-            FORWARDING_COMMAND[0] as string,
-            FORWARDING_COMMAND.slice(1),
-            { check: true },
-          );
-      }),
-    );
-
-    await Promise.all(
-      plan.nodes.map((node) => this.#createInterface(this.node(node.name), readyTimeoutMs)),
-    );
     const publicKeyOf = (name: string) => (keys.get(name) as LabKeyPair).publicKey;
     await Promise.all(
       plan.nodes.map(async (node) => {
         const labNode = this.node(node.name);
-        const [command, ...args] = wgSetCommand(
+        const steps = nodeSetupSteps(
           plan,
           node,
           `${this.stateDirectory}/${node.name}/private.key`,
           publicKeyOf,
         );
-        await labNode.exec(command as string, args, { check: true });
-        await this.#runBatch(interfaceBatch(plan, node));
+        if (plan.backend === 'kernel') {
+          await this.#runSetup(labNode, [...steps.network, ...steps.wireguard]);
+        } else {
+          // wireguard-go starts while the underlay is set up.
+          await Promise.all([
+            this.#runSetup(labNode, steps.network),
+            this.#startWireguardGo(labNode, readyTimeoutMs),
+          ]);
+          await this.#runSetup(labNode, steps.wireguard);
+        }
       }),
     );
   }
 
-  async #createInterface(node: LabNode, readyTimeoutMs: number): Promise<void> {
-    if (this.plan.backend === 'kernel') {
-      const batch = kernelInterfaceBatch(
-        this.plan,
-        this.plan.nodes.find((n) => n.name === node.name) as LabPlan['nodes'][number],
-      );
-      try {
-        await this.#runBatch(batch);
-      } catch (error) {
-        if (error instanceof LabError && /unknown device type|not supported/i.test(error.message)) {
-          throw new LabError(
-            'MISSING_PREREQUISITE',
-            'this kernel has no WireGuard module: load it with `modprobe wireguard`, run the lab in the ' +
-              'kernel lab (packages/lab/bin/kernel-lab), or use the userspace backend (WG_DYNAMIC_LAB_BACKEND=userspace)',
-            { cause: error },
-          );
-        }
-        throw error;
+  /** Runs a node's set-up steps as one script in the node; logs each command first. */
+  async #runSetup(node: LabNode, steps: readonly SetupStep[]): Promise<void> {
+    const described = describeSteps(steps);
+    for (const command of described)
+      this.#logger.debug({ node: node.name, command }, `[#] [${node.name}] ${command}`);
+    try {
+      await runCommand(nodeScript(node.netns, node.uapiDirectory, setupScript(steps)), {
+        check: true,
+        displayName: `[${node.name}] set-up (${described.join('; ')})`,
+      });
+    } catch (error) {
+      if (error instanceof LabError && /unknown device type/i.test(error.message)) {
+        throw new LabError(
+          'MISSING_PREREQUISITE',
+          'this kernel has no WireGuard module: load it with `modprobe wireguard`, run the lab in the ' +
+            'kernel lab (packages/lab/bin/kernel-lab), or use the userspace backend (WG_DYNAMIC_LAB_BACKEND=userspace)',
+          { cause: error },
+        );
       }
-      return;
+      throw error;
     }
+  }
+
+  async #startWireguardGo(node: LabNode, readyTimeoutMs: number): Promise<void> {
     const child = await LabProcess.start(
       nodeCommand(node.netns, node.uapiDirectory, ['wireguard-go', '-f', node.interface]),
       {
@@ -329,8 +327,7 @@ export class Lab implements AsyncDisposable {
     await attempt(() => Promise.all(this.#processes.map((child) => child.stop(this.#stopGraceMs))));
     await attempt(() => Promise.all(this.#devices.map((child) => child.stop(this.#stopGraceMs))));
     const namespaces = this.plan.nodes.map((node) => node.netns);
-    await attempt(() => killNamespaceProcesses(namespaces, this.#logger));
-    await attempt(() => deleteNamespaces(namespaces, this.#logger));
+    await attempt(() => removeNamespaces(namespaces, this.#logger));
     await attempt(() => rm(this.stateDirectory, { recursive: true, force: true }));
     unregisterLiveLab(this);
     if (problems.length > 0) {
@@ -344,43 +341,15 @@ async function currentOwner(): Promise<LabOwner> {
   return { pid: process.pid, startTime: parseStartTime(stat) ?? '0' };
 }
 
-/** SIGKILLs whatever still runs in the namespaces (e.g. a daemon that forked away), and waits. */
-async function killNamespaceProcesses(
-  namespaces: readonly string[],
-  logger: Logger,
-): Promise<void> {
-  for (let round = 0; round < 50; round++) {
-    const pids = new Set<number>();
-    for (const netns of namespaces) {
-      const listed = await runCommand(['ip', 'netns', 'pids', netns]);
-      for (const word of listed.stdout.split(/\s+/)) if (/^\d+$/.test(word)) pids.add(Number(word));
-    }
-    if (pids.size === 0) return;
-    if (round === 0)
-      logger.debug({ pids: [...pids] }, '[#] kill -KILL (processes left in the lab namespaces)');
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-    await sleep(20);
-  }
-  throw new LabError(
-    'TIMEOUT',
-    `processes in ${namespaces.join(', ')} survived SIGKILL for a second`,
+/** Kills what still runs in the namespaces and deletes them (one shell process). */
+async function removeNamespaces(namespaces: readonly string[], logger: Logger): Promise<void> {
+  if (namespaces.length === 0) return;
+  logger.debug(
+    { namespaces },
+    `[#] kill -KILL (whatever runs in them); ip netns del ${namespaces.join(' ')}`,
   );
-}
-
-async function deleteNamespaces(namespaces: readonly string[], logger: Logger): Promise<void> {
-  const listed = await runCommand(['ip', 'netns', 'list'], { check: true });
-  const existing = new Set(parseNetnsList(listed.stdout));
-  const doomed = namespaces.filter((name) => existing.has(name));
-  if (doomed.length === 0) return;
-  for (const name of doomed) logger.debug({ netns: name }, `[#] ip netns del ${name}`);
-  await runCommand(['ip', '-force', '-batch', '-'], {
-    input: doomed.map((name) => `netns del ${name}\n`).join(''),
+  await runCommand(['sh', '-c', teardownScript(namespaces)], {
     check: true,
+    displayName: `removing namespaces ${namespaces.join(' ')}`,
   });
 }

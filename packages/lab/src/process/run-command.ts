@@ -8,6 +8,8 @@ export interface CommandResult {
   /** The command line as text (quoted for a shell). */
   readonly command: string;
   readonly stdout: string;
+  /** stdout as bytes, for commands whose output is not text. */
+  readonly stdoutBytes: Uint8Array;
   readonly stderr: string;
   /** The exit status; null when a signal ended the command. */
   readonly code: number | null;
@@ -75,10 +77,12 @@ export function runCommand(
     }
     child.once('close', (code, signal) => {
       clearTimeout(timer);
+      const stdoutBytes = stdout();
       const result: CommandResult = {
         command,
-        stdout: stdout(),
-        stderr: stderr(),
+        stdout: stdoutBytes.toString('utf8'),
+        stdoutBytes,
+        stderr: stderr().toString('utf8'),
         code,
         signal,
       };
@@ -112,7 +116,7 @@ function describeOutput(result: Pick<CommandResult, 'stdout' | 'stderr'>): strin
   return stdout === '' ? ' (no output)' : `; its output:\n${stdout}`;
 }
 
-function collect(stream: NodeJS.ReadableStream | null): () => string {
+function collect(stream: NodeJS.ReadableStream | null): () => Buffer {
   const chunks: Buffer[] = [];
   let size = 0;
   stream?.on('data', (chunk: Buffer) => {
@@ -120,5 +124,5 @@ function collect(stream: NodeJS.ReadableStream | null): () => string {
     chunks.push(chunk);
     size += chunk.length;
   });
-  return () => Buffer.concat(chunks).toString('utf8');
+  return () => Buffer.concat(chunks);
 }

@@ -1,4 +1,5 @@
 import type { IpAddress } from '@wg-dynamic/ip';
+import { formatCommand } from '../process/command-text.js';
 import type { LabPlan, LinkEnd, NodePlan } from './plan.js';
 
 /**
@@ -13,10 +14,10 @@ export interface IpBatch {
   readonly commands: readonly (readonly string[])[];
 }
 
-/** wireguard-go's control socket directory, as every program in a node sees it. */
+/** wireguard-go's control socket directory, as every program in a node sees it (it must exist). */
 export const NODE_UAPI_DIRECTORY = '/run/wireguard';
 
-const BIND_UAPI_AND_EXEC = `mkdir -p ${NODE_UAPI_DIRECTORY} && mount -n --bind "$0" ${NODE_UAPI_DIRECTORY} && exec "$@"`;
+const BIND_UAPI = `mount -n --bind "$0" ${NODE_UAPI_DIRECTORY}`;
 
 /**
  * `argv` as it runs in a node: in the node's network namespace (`ip netns
@@ -29,16 +30,125 @@ export function nodeCommand(
   uapiDirectory: string,
   argv: readonly string[],
 ): string[] {
-  return ['ip', 'netns', 'exec', netns, 'sh', '-c', BIND_UAPI_AND_EXEC, uapiDirectory, ...argv];
+  return [
+    'ip',
+    'netns',
+    'exec',
+    netns,
+    'sh',
+    '-c',
+    `${BIND_UAPI} && exec "$@"`,
+    uapiDirectory,
+    ...argv,
+  ];
 }
 
-/** Turns on IPv4 and IPv6 forwarding (run through `nodeCommand`). */
+/** Like `nodeCommand`, for a shell script (one process tree instead of one per command). */
+export function nodeScript(netns: string, uapiDirectory: string, script: string): string[] {
+  return [
+    'ip',
+    'netns',
+    'exec',
+    netns,
+    'sh',
+    '-c',
+    `${BIND_UAPI} || exit\n${script}`,
+    uapiDirectory,
+  ];
+}
+
+/** One step of a set-up script: an `ip` batch, or a command. */
+export type SetupStep =
+  | { readonly kind: 'ip'; readonly batch: IpBatch }
+  | { readonly kind: 'command'; readonly argv: readonly string[] };
+
+/** Turns on IPv4 and IPv6 forwarding. */
 export const FORWARDING_COMMAND: readonly string[] = [
   'sysctl',
   '-qw',
   'net.ipv4.ip_forward=1',
   'net.ipv6.conf.all.forwarding=1',
 ];
+
+/**
+ * A node's set-up in two parts: `network` (forwarding, loopback, its veth
+ * ends, and for the kernel backend the WireGuard interface itself) can run
+ * as soon as the namespaces exist; `wireguard` (wg set, then the interface's
+ * addresses, up, routes) once the interface exists.
+ */
+export function nodeSetupSteps(
+  plan: LabPlan,
+  node: NodePlan,
+  privateKeyFile: string,
+  publicKeyOf: (node: string) => string,
+): { network: SetupStep[]; wireguard: SetupStep[] } {
+  const underlay = underlayBatch(plan, node);
+  const network: SetupStep[] = [];
+  if (node.forwarding) network.push({ kind: 'command', argv: FORWARDING_COMMAND });
+  network.push({
+    kind: 'ip',
+    batch: {
+      commands: [
+        ...underlay.commands,
+        ...(plan.backend === 'kernel' ? kernelInterfaceBatch(plan, node).commands : []),
+      ],
+    },
+  });
+  const wireguard: SetupStep[] = [
+    { kind: 'command', argv: wgSetCommand(plan, node, privateKeyFile, publicKeyOf) },
+    { kind: 'ip', batch: { commands: interfaceBatch(plan, node).commands } },
+  ];
+  return { network, wireguard };
+}
+
+/** The steps as a POSIX shell script that stops at the first failure. */
+export function setupScript(steps: readonly SetupStep[]): string {
+  const lines = ['set -e'];
+  for (const step of steps) {
+    if (step.kind === 'command') {
+      lines.push(formatCommand(step.argv));
+    } else {
+      lines.push(
+        `${formatCommand(batchArgv(step.batch))} <<'IP_BATCH'`,
+        batchInput(step.batch).trimEnd(),
+        'IP_BATCH',
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Every command of the steps on one line each, for logs and error messages. */
+export function describeSteps(steps: readonly SetupStep[]): string[] {
+  return steps.flatMap((step) =>
+    step.kind === 'command'
+      ? [formatCommand(step.argv)]
+      : step.batch.commands.map((command) => `ip ${command.join(' ')}`),
+  );
+}
+
+/**
+ * Removes namespaces: SIGKILL whatever still runs in them (a daemon that
+ * forked away; rounds until none is left, at most 100), then `ip netns del`
+ * those that exist. One shell process, a few `ip` runs.
+ */
+export function teardownScript(namespaces: readonly string[]): string {
+  const names = namespaces.join(' ');
+  return `namespaces='${names}'
+round=0
+while :; do
+  pids=$(for ns in $namespaces; do echo "netns pids $ns"; done | ip -force -batch - 2>/dev/null || true)
+  [ -z "$pids" ] && break
+  kill -9 $pids 2>/dev/null || true
+  round=$((round + 1))
+  if [ "$round" -ge 100 ]; then echo "processes survived SIGKILL in $namespaces: $pids" >&2; exit 1; fi
+  sleep 0.02
+done
+existing=
+for ns in $namespaces; do [ -e "/run/netns/$ns" ] && existing="$existing $ns"; done
+[ -z "$existing" ] || for ns in $existing; do echo "netns del $ns"; done | ip -batch -
+`;
+}
 
 /** In the current namespace: the namespaces, then the veth pairs straight into them. */
 export function namespaceBatch(plan: LabPlan): IpBatch {
