@@ -117,17 +117,20 @@ export class WgDynamicServer {
     });
   }
 
-  static async start(
+  /**
+   * Builds the server without starting it: the lease table exists (the
+   * journal's compaction reads it), nothing is read or written yet.
+   */
+  static create(
     config: ServerConfig,
     deps: ServerDeps,
     observer: ServerObserver = {},
-  ): Promise<WgDynamicServer> {
-    const server = new WgDynamicServer(config, deps, observer);
-    await server.run();
-    return server;
+  ): WgDynamicServer {
+    return new WgDynamicServer(config, deps, observer);
   }
 
-  private async run(): Promise<void> {
+  /** Restores the leases, follows the interface, and listens. */
+  async run(): Promise<void> {
     const { logger } = this.deps;
     await this.updatePools();
     const view = await this.view.refresh();
@@ -170,6 +173,11 @@ export class WgDynamicServer {
   /** The leases held now. */
   leases(): Lease[] {
     return [...this.table.leases()];
+  }
+
+  /** How many leases are held now. */
+  get leaseCount(): number {
+    return this.table.leaseCount;
   }
 
   /**

@@ -77,6 +77,41 @@ describe('LeaseService', () => {
     expect((await service.handle(A, both)).errno).toBe(Errno.Success);
   });
 
+  it('records a refused release as granted again, and the lease stays', async () => {
+    await ready();
+    await service.handle(A, both);
+    device.failNext = new Error('EIO');
+    expect(await service.handle(A, none)).toEqual({ errno: Errno.IpUnavailable });
+    expect(journal.records.slice(2).map((r) => r.type)).toEqual([
+      'release',
+      'release',
+      'grant',
+      'grant',
+    ]);
+    expect(service.table.leasesOf(A)).toHaveLength(2);
+  });
+
+  it('puts the records of a batch in flight into the compaction snapshot', async () => {
+    await ready();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const apply = device.apply.bind(device);
+    device.apply = async (changes) => {
+      await gate;
+      return apply(changes);
+    };
+    const answer = service.handle(A, both);
+    await new Promise((r) => setTimeout(r, 20));
+    // The grants are on disk, the table does not hold them yet: the snapshot must.
+    expect(service.table.leaseCount).toBe(0);
+    expect(service.snapshot().map((r) => r.type)).toEqual(['grant', 'grant']);
+    release();
+    await answer;
+    expect(service.snapshot().map((r) => r.type)).toEqual(['grant', 'grant']);
+  });
+
   it('refuses new addresses while the journal is low on space, but renews', async () => {
     await ready();
     const first = await service.handle(A, both);

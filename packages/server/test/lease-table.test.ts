@@ -96,9 +96,11 @@ describe('LeaseTable', () => {
 
     it('a release of everything answers errno 0 and no lease times', () => {
       ask(table, A, request(NEW_ADDRESS, NEW_ADDRESS));
+      expect(table.leaseCount).toBe(2);
       const tx = ask(table, A, request(RELEASE, RELEASE));
       expect(tx.response).toEqual({ errno: 0, ip: {} });
       expect(table.leasesOf(A)).toEqual([]);
+      expect(table.leaseCount).toBe(0);
       expect(tx.changes[0]?.remove).toHaveLength(2);
     });
 

@@ -1,3 +1,13 @@
 #!/usr/bin/env node
-process.stderr.write('Usage: wg-dynamic-server [options] <interface>\n(not implemented yet)\n');
-process.exit(2);
+import { type Logger, runProgram } from '@wg-dynamic/cli';
+import { USAGE } from '../cli/arguments.js';
+import { main } from '../cli/main.js';
+
+let logger: Logger | undefined;
+await runProgram(
+  () =>
+    main(process.argv.slice(2), (created) => {
+      logger = created;
+    }),
+  { usage: USAGE, logger: () => logger },
+);

@@ -1,38 +1,9 @@
 import { addressBits, addressLength, IpAddress, type IpFamily, IpPrefix } from '@wg-dynamic/ip';
+import type { LeaseRecord, ReleaseReason } from '../leases/lease.js';
 import { JournalError } from './errors.js';
 import type { PayloadProblem, RecordCodec } from './record-codec.js';
 
-/**
- * Why a lease ended: the client gave it back, it ran out, its peer left the
- * interface, or reconciliation took it away (the address left every pool, or
- * an operator's allowed-ips now hold it).
- */
-export type ReleaseReason = 'released' | 'expired' | 'peer-removed' | 'revoked';
-
-/**
- * A lease given or renewed: `peer` (its WireGuard public key in base64, as
- * `wg show` prints it) holds `prefix` (a /32 or /128 address, or a shorter
- * delegated prefix) from `start` (wall-clock UNIX seconds) for `duration`
- * seconds. A renewal is a grant of the same prefix with a new start.
- */
-export interface GrantRecord {
-  readonly type: 'grant';
-  readonly peer: string;
-  readonly prefix: IpPrefix;
-  readonly start: number;
-  readonly duration: number;
-}
-
-/** A lease that ended. */
-export interface ReleaseRecord {
-  readonly type: 'release';
-  readonly peer: string;
-  readonly prefix: IpPrefix;
-  readonly reason: ReleaseReason;
-}
-
-/** The lease table's changes, as the journal stores them. Extend with a new type byte. */
-export type LeaseRecord = GrantRecord | ReleaseRecord;
+export type { GrantRecord, LeaseRecord, ReleaseReason, ReleaseRecord } from '../leases/lease.js';
 
 /**
  * The first byte of every payload names the record's type and layout

@@ -122,6 +122,7 @@ export class LeaseTable {
   private routes: readonly IpPrefix[];
   private readonly allocators: Record<IpFamily, Allocator>;
   private readonly peers = new Map<PeerId, PeerState>();
+  private count = 0;
   private readonly expiries = new ExpiryQueue<string>();
   private pools: readonly IpPrefix[] = [];
   private view: DeviceView = { ownAddresses: [], peers: new Map() };
@@ -236,7 +237,7 @@ export class LeaseTable {
       if (state.leases.get(lease.slot) === lease) this.dropLease(state, lease);
     }
     for (const lease of tx.grants) {
-      state.leases.set(lease.slot, lease);
+      this.setLease(state, lease);
       this.expiries.schedule(expiryKey(lease.peer, lease.slot), lease.expiresAt);
     }
     if (state.removed) return this.forgetPeer(tx.peer, 'peer-removed');
@@ -413,10 +414,10 @@ export class LeaseTable {
       if (other) {
         report.revoked++;
         remove(other, 'revoked');
-        this.stateOf(other.peer).leases.delete(other.slot);
+        this.deleteLease(this.stateOf(other.peer), other);
       }
       holders.set(name, lease);
-      this.stateOf(lease.peer).leases.set(lease.slot, lease);
+      this.setLease(this.stateOf(lease.peer), lease);
     }
 
     // Adopt in-pool host addresses that only the device knows, as the reference does.
@@ -441,7 +442,7 @@ export class LeaseTable {
           duration: this.leaseTime,
           expiresAt: nowMono + this.leaseTime * 1000,
         };
-        state.leases.set(slot, lease);
+        this.setLease(state, lease);
         holders.set(name, lease);
         out.push(grantRecord(lease));
         report.adopted++;
@@ -477,6 +478,10 @@ export class LeaseTable {
   /** Every lease held, peer by peer. */
   *leases(): IterableIterator<Lease> {
     for (const state of this.peers.values()) yield* state.leases.values();
+  }
+
+  get leaseCount(): number {
+    return this.count;
   }
 
   leasesOf(peer: PeerId): Lease[] {
@@ -521,8 +526,17 @@ export class LeaseTable {
     return state;
   }
 
+  private setLease(state: PeerState, lease: Lease): void {
+    if (!state.leases.has(lease.slot)) this.count++;
+    state.leases.set(lease.slot, lease);
+  }
+
+  private deleteLease(state: PeerState, lease: Lease): void {
+    if (state.leases.delete(lease.slot)) this.count--;
+  }
+
   private dropLease(state: PeerState, lease: Lease): void {
-    state.leases.delete(lease.slot);
+    this.deleteLease(state, lease);
     this.expiries.cancel(expiryKey(lease.peer, lease.slot));
     this.allocators[lease.prefix.family].release(lease.prefix);
   }

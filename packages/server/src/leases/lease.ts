@@ -44,21 +44,29 @@ export type ReleaseReason =
   /** The address left every pool, or an operator's allowed-ips now hold it. */
   | 'revoked';
 
+/**
+ * A lease given or renewed: `peer` holds `prefix` from `start` (wall-clock
+ * UNIX seconds) for `duration` seconds. A renewal is a grant of the same
+ * prefix with a new start.
+ */
+export interface GrantRecord {
+  readonly type: 'grant';
+  readonly peer: PeerId;
+  readonly prefix: IpPrefix;
+  readonly start: number;
+  readonly duration: number;
+}
+
+/** A lease that ended. */
+export interface ReleaseRecord {
+  readonly type: 'release';
+  readonly peer: PeerId;
+  readonly prefix: IpPrefix;
+  readonly reason: ReleaseReason;
+}
+
 /** What the journal records: the lease table's changes, replayed on start. */
-export type LeaseRecord =
-  | {
-      readonly type: 'grant';
-      readonly peer: PeerId;
-      readonly prefix: IpPrefix;
-      readonly start: number;
-      readonly duration: number;
-    }
-  | {
-      readonly type: 'release';
-      readonly peer: PeerId;
-      readonly prefix: IpPrefix;
-      readonly reason: ReleaseReason;
-    };
+export type LeaseRecord = GrantRecord | ReleaseRecord;
 
 /** A change to one peer's allowed-ips. */
 export interface AllowedIpsChange {

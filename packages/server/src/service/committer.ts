@@ -17,9 +17,15 @@ export interface TransactionSink {
  * their promises resolved, so an answer never leaves before its lease is on
  * disk and in allowed-ips.
  *
- * The journal is written first: if the device write then fails, the
- * batch's grants are recorded as released again before the transactions are
- * aborted, so a restart does not bring back a lease nobody was told about.
+ * The journal is written first. If it refuses the batch, or the device
+ * write then fails, the batch's transactions are aborted and compensating
+ * records (a release for each grant, a grant for each release) follow, so a
+ * restart brings back neither a lease nobody was told about nor loses one
+ * that stayed.
+ *
+ * Records handed to the journal and not yet settled are "entrusted": the
+ * journal's compaction snapshot must include them (they may already sit in
+ * the segment it is about to delete while the table does not show them yet).
  */
 interface Item {
   readonly records: readonly LeaseRecord[];
@@ -35,6 +41,7 @@ export class Committer {
   private readonly journal: JournalPort;
   private readonly device: DevicePort;
   private pending: Item[] = [];
+  private entrusted: readonly LeaseRecord[] = [];
   private running = false;
   private idle: Promise<void> = Promise.resolve();
   private finishIdle: () => void = () => {};
@@ -76,6 +83,11 @@ export class Committer {
     });
   }
 
+  /** Records handed to the journal whose batch is not settled yet, for the compaction snapshot. */
+  entrustedRecords(): readonly LeaseRecord[] {
+    return this.entrusted;
+  }
+
   /** Resolves when no batch is in flight or waiting. */
   settled(): Promise<void> {
     return this.running ? this.idle : Promise.resolve();
@@ -103,32 +115,54 @@ export class Committer {
   }
 
   private async run(batch: Item[]): Promise<void> {
+    const records = batch.flatMap((item) => item.records);
+    // A batch that grants nothing new may use the journal's reserve for a full disk.
+    const useReserve = batch.every((item) =>
+      item.changes.every((change) => change.add.length === 0),
+    );
+    this.entrusted = records;
     try {
-      await this.journal.append(batch.flatMap((item) => item.records));
-    } catch (error) {
-      for (const item of batch) item.failed(error);
-      return;
-    }
-    try {
+      await this.journal.append(records, { useReserve });
       await this.device.apply(mergeChanges(batch.flatMap((item) => item.changes)));
     } catch (error) {
       for (const item of batch) item.failed(error);
+      this.entrusted = [];
       // Best effort: if this fails too, the restart reconciles with the device.
-      await this.journal.append(batch.flatMap((item) => item.undo)).catch(() => {});
+      await this.journal
+        .append(
+          batch.flatMap((item) => item.undo),
+          { useReserve: true },
+        )
+        .catch(() => {});
       return;
     }
     for (const item of batch) item.applied();
+    this.entrusted = [];
   }
 }
 
-/** Releases that cancel a transaction's grants of addresses the peer did not hold before. */
+/**
+ * Records that cancel an aborted transaction: a release for each address it
+ * granted anew, and the lease as it was for each one it released.
+ */
 function undoRecords(tx: Transaction): LeaseRecord[] {
   const added = tx.changes.flatMap((change) => change.add);
-  return tx.records.flatMap((record): LeaseRecord[] =>
-    record.type === 'grant' && added.some((prefix) => prefix.equals(record.prefix))
-      ? [{ type: 'release', peer: record.peer, prefix: record.prefix, reason: 'released' }]
-      : [],
-  );
+  const released: LeaseRecord[] = tx.releases.map((lease) => ({
+    type: 'grant',
+    peer: lease.peer,
+    prefix: lease.prefix,
+    start: lease.start,
+    duration: lease.duration,
+  }));
+  const granted: LeaseRecord[] = tx.grants
+    .filter((lease) => added.some((prefix) => prefix.equals(lease.prefix)))
+    .map((lease) => ({
+      type: 'release',
+      peer: lease.peer,
+      prefix: lease.prefix,
+      reason: 'released',
+    }));
+  return [...granted, ...released];
 }
 
 /** One change per peer, in the order peers first appear. */

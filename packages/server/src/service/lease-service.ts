@@ -1,7 +1,7 @@
 import type { IpPrefix } from '@wg-dynamic/ip';
 import { Errno, type Request, type ResponseFields } from '@wg-dynamic/protocol';
 import type { Logger } from 'pino';
-import type { Clock, PeerId } from '../leases/lease.js';
+import type { Clock, LeaseRecord, PeerId } from '../leases/lease.js';
 import type { LeaseTable, Transaction } from '../leases/lease-table.js';
 import { Committer } from './committer.js';
 import { PeerGate } from './peer-gate.js';
@@ -80,6 +80,14 @@ export class LeaseService {
       this.scheduleExpiry();
       return tx.response ?? { errno: Errno.Success };
     });
+  }
+
+  /**
+   * The live state as journal records, for a compaction snapshot: the table's
+   * leases, then what the journal holds that the table does not show yet.
+   */
+  snapshot(): LeaseRecord[] {
+    return [...this.table.snapshot(), ...this.committer.entrustedRecords()];
   }
 
   /** Writes effects the table has already taken on (device refreshes, pool changes). */

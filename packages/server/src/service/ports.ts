@@ -14,8 +14,12 @@ export interface DevicePort {
 
 /** Durable storage for lease records. */
 export interface JournalPort {
-  /** Resolves once the records are on disk. */
-  append(records: readonly LeaseRecord[]): Promise<void>;
+  /**
+   * Resolves once the records are on disk. `useReserve`: the records grant
+   * nothing new (renewals, releases), so they may use the space kept for
+   * when the disk is full.
+   */
+  append(records: readonly LeaseRecord[], options: { useReserve: boolean }): Promise<void>;
   /**
    * True while the disk is full and only the journal's preallocated reserve
    * is left: new grants are refused, renewals and releases still recorded.

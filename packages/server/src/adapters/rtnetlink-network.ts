@@ -1,0 +1,66 @@
+import type { IpPrefix } from '@wg-dynamic/ip';
+import type { Rtnetlink, RtnetlinkEvents } from '@wg-dynamic/rtnetlink';
+import type { NetworkListener, NetworkPort } from '../service/ports.js';
+
+type OpenEvents = () => Promise<RtnetlinkEvents>;
+
+/**
+ * The interface's addresses and routes through rtnetlink, and their changes.
+ * The event stream is read on its own socket; when it fails (notifications
+ * lost) the listener hears of it and the stream is opened again.
+ */
+export function rtnetlinkNetwork(
+  rtnetlink: Rtnetlink,
+  index: number,
+  openEvents: OpenEvents,
+): NetworkPort {
+  return {
+    async ownAddresses(): Promise<readonly IpPrefix[]> {
+      return (await rtnetlink.listAddresses({ index })).map((address) => address.prefix);
+    },
+    async routes(): Promise<readonly IpPrefix[]> {
+      const routes = await rtnetlink.listRoutes({ index });
+      return routes.filter((route) => route.type === 'unicast').map((route) => route.destination);
+    },
+    watch(listener: NetworkListener): () => void {
+      let events: RtnetlinkEvents | undefined;
+      let stopped = false;
+      const follow = async () => {
+        while (!stopped) {
+          try {
+            events = await openEvents();
+            if (stopped) break;
+            for await (const event of events) {
+              switch (event.type) {
+                case 'link-removed':
+                  if (event.link.index === index) listener.interfaceRemoved();
+                  break;
+                case 'address-added':
+                case 'address-removed':
+                  if (event.address.index === index) listener.addressesChanged();
+                  break;
+                case 'route-added':
+                case 'route-removed':
+                  if (event.route.index === index) listener.routesChanged();
+                  break;
+                default:
+                  break;
+              }
+            }
+            return; // closed
+          } catch (error) {
+            if (stopped) return;
+            listener.failed(error);
+            // Do not spin if the stream cannot be opened at all.
+            await new Promise((resolve) => setTimeout(resolve, 1000).unref());
+          }
+        }
+      };
+      void follow();
+      return () => {
+        stopped = true;
+        events?.close();
+      };
+    },
+  };
+}

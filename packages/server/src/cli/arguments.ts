@@ -1,0 +1,123 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from '@wg-dynamic/cli';
+import { IpPrefix } from '@wg-dynamic/ip';
+import { DEFAULT_LEASE_TIME, MAX_NUMBER } from '@wg-dynamic/protocol';
+import { assertInterfaceName } from '@wg-dynamic/wireguard';
+
+export const USAGE = `Usage: wg-dynamic-server [options] <interface>
+       wg-dynamic-server show <interface> [--json]
+
+Leases IPv4 and IPv6 addresses to the peers of a WireGuard interface, over
+the wg-dynamic protocol at [fe80::%<interface>]:970, and writes each lease
+into the peer's allowed-ips.
+
+Options:
+  --leasetime SECONDS   lease length (default ${DEFAULT_LEASE_TIME})
+  --pool CIDR           an address pool; repeat for more. Without it, the pools
+                        are the routes through the interface, followed live
+                        (\`ip route add 192.168.4.0/24 dev wg0\`)
+  --route CIDR          a route pushed to clients that speak the route
+                        extension; repeat for more
+  --state-dir DIR       where the lease journal lives, in DIR/<interface>/
+                        (default /var/lib/wg-dynamic)
+  --log-level LEVEL     fatal, error, warn, info (default), debug, trace
+  -h, --help            this text
+
+show prints the leases of the server running for <interface>; --json prints
+them as JSON.`;
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+export type ServerCommand =
+  | { readonly command: 'help' }
+  | { readonly command: 'show'; readonly interfaceName: string; readonly json: boolean }
+  | {
+      readonly command: 'serve';
+      readonly interfaceName: string;
+      readonly leaseTime: number;
+      readonly pools: readonly IpPrefix[] | undefined;
+      readonly routes: readonly IpPrefix[];
+      readonly stateDirectory: string;
+      readonly logLevel: LogLevel;
+    };
+
+function prefix(option: string, text: string): IpPrefix {
+  const parsed = IpPrefix.parse(text);
+  if (!parsed) throw new UsageError(`${option} ${text}: not an IPv4 or IPv6 prefix (CIDR)`);
+  if (!parsed.isNetwork()) {
+    throw new UsageError(`${option} ${text}: host bits are set; did you mean ${parsed.network()}?`);
+  }
+  return parsed;
+}
+
+function interfaceName(text: string | undefined): string {
+  if (text === undefined) throw new UsageError('no interface given');
+  try {
+    assertInterfaceName(text);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  return text;
+}
+
+export function parseServerArguments(argv: readonly string[]): ServerCommand {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        leasetime: { type: 'string' },
+        pool: { type: 'string', multiple: true },
+        route: { type: 'string', multiple: true },
+        'state-dir': { type: 'string' },
+        'log-level': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { command: 'help' };
+  if (positionals[0] === 'show') {
+    if (positionals.length !== 2) throw new UsageError('show takes one interface');
+    return {
+      command: 'show',
+      interfaceName: interfaceName(positionals[1]),
+      json: values.json === true,
+    };
+  }
+  if (values.json) throw new UsageError('--json goes with show');
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      positionals.length === 0 ? 'no interface given' : 'give exactly one interface',
+    );
+  }
+
+  let leaseTime = DEFAULT_LEASE_TIME;
+  if (typeof values.leasetime === 'string') {
+    leaseTime = Number(values.leasetime);
+    if (!/^\d+$/.test(values.leasetime) || leaseTime < 1 || leaseTime > MAX_NUMBER) {
+      throw new UsageError(
+        `--leasetime ${values.leasetime}: expected whole seconds from 1 to ${MAX_NUMBER}`,
+      );
+    }
+  }
+  const level = (values['log-level'] as string | undefined) ?? 'info';
+  if (!LEVELS.includes(level as LogLevel)) {
+    throw new UsageError(`--log-level ${level}: expected one of ${LEVELS.join(', ')}`);
+  }
+  const pools = (values.pool as string[] | undefined)?.map((text) => prefix('--pool', text));
+  return {
+    command: 'serve',
+    interfaceName: interfaceName(positionals[0]),
+    leaseTime,
+    pools,
+    routes: ((values.route as string[] | undefined) ?? []).map((text) => prefix('--route', text)),
+    stateDirectory: (values['state-dir'] as string | undefined) ?? '/var/lib/wg-dynamic',
+    logLevel: level as LogLevel,
+  };
+}

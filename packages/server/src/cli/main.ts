@@ -1,0 +1,200 @@
+import { join } from 'node:path';
+import {
+  createProgramLogger,
+  ExitCode,
+  FatalError,
+  type Logger,
+  onTermination,
+} from '@wg-dynamic/cli';
+import { openRtnetlink, openRtnetlinkEvents } from '@wg-dynamic/rtnetlink';
+import { openWireGuard } from '@wg-dynamic/wireguard';
+import { rtnetlinkNetwork } from '../adapters/rtnetlink-network.js';
+import { wireguardDevice } from '../adapters/wireguard-device.js';
+import {
+  closeControlSocket,
+  controlSocketPath,
+  DEFAULT_RUN_DIRECTORY,
+  readStatus,
+  serveControlSocket,
+} from '../control/control-socket.js';
+import { formatStatus, leaseStatus, type ServerStatus } from '../control/status.js';
+import { JournalError, leaseRecordCodec, openJournal } from '../journal/index.js';
+import { systemClock } from '../leases/lease.js';
+import { systemRandom } from '../random.js';
+import { WgDynamicServer } from '../server.js';
+import { checkServerInterface, explainDeviceError } from '../startup-checks.js';
+import { parseServerArguments, type ServerCommand, USAGE } from './arguments.js';
+
+/** How often the device is read again to notice peers added and removed. */
+const REFRESH_INTERVAL_MS = 30_000;
+
+/** The program: parses the command line, then serves or shows. Returns the exit status. */
+export async function main(
+  argv: readonly string[],
+  setLogger: (logger: Logger) => void,
+): Promise<number> {
+  const command = parseServerArguments(argv);
+  switch (command.command) {
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return ExitCode.Ok;
+    case 'show': {
+      const path = controlSocketPath(DEFAULT_RUN_DIRECTORY, command.interfaceName);
+      const status = await readStatus(path, command.interfaceName);
+      process.stdout.write(
+        command.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status),
+      );
+      return ExitCode.Ok;
+    }
+    case 'serve': {
+      const logger = createProgramLogger('wg-dynamic-server', { level: command.logLevel });
+      setLogger(logger);
+      return serve(command, logger);
+    }
+  }
+}
+
+async function serve(
+  command: Extract<ServerCommand, { command: 'serve' }>,
+  logger: Logger,
+): Promise<number> {
+  const name = command.interfaceName;
+  const wireguard = openWireGuard({ logger: logger.child({ layer: 'wireguard' }) });
+  const rtnetlink = openRtnetlink({ logger: logger.child({ layer: 'rtnetlink' }) });
+  try {
+    const device = await wireguard.device(name).catch((error) => explainDeviceError(name, error));
+    const index = device.index || (await rtnetlink.getLink(name)).index;
+    const addresses = (await rtnetlink.listAddresses({ index })).map((address) => address.prefix);
+    checkServerInterface(device, addresses);
+
+    let server: WgDynamicServer | undefined;
+    const directory = join(command.stateDirectory, name);
+    const opened = await openJournal({
+      directory,
+      codec: leaseRecordCodec,
+      logger: logger.child({ layer: 'journal' }),
+      compaction: {
+        // The journal compacts only while the server runs (appends come from it).
+        snapshot: () => server?.service.snapshot() ?? [],
+        liveRecords: () => server?.leaseCount ?? 0,
+      },
+      onSpaceChange: (event) => {
+        if (event.lowSpace) {
+          logger.error(
+            { directory, err: event.cause },
+            'the lease journal is out of disk space: new leases are refused, renewals go on; free space to resume',
+          );
+        } else {
+          logger.info({ directory }, 'disk space is back: new leases are granted again');
+        }
+      },
+    }).catch((error) => {
+      if (error instanceof JournalError && error.code === 'locked') {
+        throw new FatalError(
+          `${directory} is in use by another wg-dynamic-server (${error.message}); stop it first`,
+          { cause: error },
+        );
+      }
+      throw error;
+    });
+    const { journal, records, report } = opened;
+    logger.info({ directory, ...report }, 'lease journal read');
+
+    server = WgDynamicServer.create(
+      {
+        interfaceName: name,
+        leaseTime: command.leaseTime,
+        pools: command.pools,
+        routes: command.routes,
+        refreshIntervalMs: REFRESH_INTERVAL_MS,
+      },
+      {
+        device: wireguardDevice(wireguard, name),
+        network: rtnetlinkNetwork(rtnetlink, index, () =>
+          openRtnetlinkEvents({
+            groups: ['link', 'ipv4-address', 'ipv6-address', 'ipv4-route', 'ipv6-route'],
+            logger: logger.child({ layer: 'rtnetlink-events' }),
+          }),
+        ),
+        journal,
+        records,
+        logger,
+        clock: systemClock,
+        random: systemRandom,
+      },
+    );
+    const running = server;
+    try {
+      await running.run();
+    } catch (error) {
+      await running.stop('start-up failed');
+      await journal.close();
+      throw listenError(name, error);
+    }
+
+    const socketPath = controlSocketPath(DEFAULT_RUN_DIRECTORY, name);
+    const control = await serveControlSocket(socketPath, () => status(running, command));
+    const stopSignals = onTermination((signal) => {
+      logger.info({ signal }, 'stopping');
+      void running.stop(`signal ${signal}`);
+    });
+    const reason = await running.stopped;
+    stopSignals();
+    await closeControlSocket(control, socketPath);
+    await journal.close();
+    if (reason.startsWith('signal')) {
+      logger.info({ reason }, 'stopped');
+      return ExitCode.Ok;
+    }
+    logger.error({ reason }, `exiting: ${reason}`);
+    return ExitCode.Failure;
+  } finally {
+    await wireguard.close().catch(() => {});
+    rtnetlink.close();
+  }
+}
+
+function status(
+  server: WgDynamicServer,
+  command: Extract<ServerCommand, { command: 'serve' }>,
+): ServerStatus {
+  const now = systemClock.monotonicMs();
+  return {
+    interface: command.interfaceName,
+    leaseTime: command.leaseTime,
+    now: systemClock.wallSeconds(),
+    pools: server.table.usage().map((u) => ({
+      family: u.family,
+      pool: u.pool.toString(),
+      capacity: u.capacity.toString(),
+      leased: u.allocated,
+    })),
+    routes: command.routes.map(String),
+    leases: server.leases().map((lease) => leaseStatus(lease, now)),
+  };
+}
+
+/** Why listening failed, in the operator's words. */
+function listenError(name: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES') {
+    return new FatalError('cannot listen on port 970: run as root (CAP_NET_BIND_SERVICE)', {
+      cause: error,
+    });
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return new FatalError(
+      `cannot listen on [fe80::%${name}]:970: ${name} does not hold fe80:: (is it up? \`ip link set ${name} up\`)`,
+      { cause: error },
+    );
+  }
+  if (code === 'EADDRINUSE') {
+    return new FatalError(
+      `[fe80::%${name}]:970 is taken: is another wg-dynamic-server running for ${name}?`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return error;
+}
