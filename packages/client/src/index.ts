@@ -1,1 +1,72 @@
-export {};
+export {
+  type ClientOptions,
+  defaultPidFile,
+  type ParsedCommandLine,
+  parseCommandLine,
+  USAGE,
+} from './cli/options.js';
+export { unsafeAddressReason, unsafeRouteReason } from './core/address-safety.js';
+export {
+  type AddedRecord,
+  type ApplyPlan,
+  type ApplyStep,
+  EMPTY_RECORD,
+  type InterfaceSnapshot,
+  planApply,
+  recordAfter,
+  recordIntent,
+} from './core/apply-plan.js';
+export {
+  type ClientAction,
+  type ClientEvent,
+  ClientMachine,
+  EMPTY_MEMORY,
+  type LogLevel,
+  type MachineOptions,
+  type Memory,
+  type Phase,
+  type TimerName,
+} from './core/client-machine.js';
+export { RTPROT_WG_DYNAMIC } from './core/constants.js';
+export {
+  type DesiredConfig,
+  desiredOf,
+  type HeldLease,
+  NOTHING,
+  type RememberedLease,
+} from './core/lease.js';
+export {
+  backoffDelay,
+  DEFAULT_TIMING,
+  type Instant,
+  type LeaseClock,
+  leaseClock,
+  type Random,
+  renewBeforeEnd,
+  type TimingPolicy,
+} from './core/lease-timing.js';
+export {
+  type CheckOptions,
+  checkResponse,
+  type Families,
+  type Grant,
+  type SkippedRoute,
+  type Verdict,
+} from './core/response-check.js';
+export {
+  checkInterface,
+  type InterfaceFacts,
+  type InterfaceVerdict,
+  SERVER_HOST_PREFIX,
+  StartupCheckError,
+  type StartupProblem,
+} from './core/startup-checks.js';
+export {
+  type ClientState,
+  decodeState,
+  EMPTY_STATE,
+  encodeState,
+  MAX_STATE_BYTES,
+  STATE_VERSION,
+  StateFileError,
+} from './core/state-record.js';

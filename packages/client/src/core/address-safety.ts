@@ -1,0 +1,45 @@
+import { type IpAddress, IpPrefix } from '@wg-dynamic/ip';
+
+/**
+ * Ranges no server may hand out, as addresses or as routes through the
+ * tunnel: they belong to the host itself or to the link, and putting them on
+ * a WireGuard interface would break the host (loopback), the tunnel itself
+ * (link-local: the wg-dynamic connection runs on fe80::) or other interfaces
+ * (multicast, broadcast).
+ */
+const FORBIDDEN_RANGES: ReadonlyArray<readonly [IpPrefix, string]> = (
+  [
+    ['0.0.0.0/8', 'in 0.0.0.0/8 ("this network", never a host address)'],
+    ['127.0.0.0/8', 'a loopback address'],
+    ['169.254.0.0/16', 'a link-local address'],
+    ['224.0.0.0/4', 'a multicast address'],
+    ['255.255.255.255/32', 'the broadcast address'],
+    ['::/128', 'the unspecified address'],
+    ['::1/128', 'the loopback address'],
+    ['::ffff:0:0/96', 'an IPv4-mapped IPv6 address'],
+    ['fe80::/10', 'a link-local address'],
+    ['ff00::/8', 'a multicast address'],
+  ] as const
+).map(([text, name]) => [IpPrefix.from(text), name] as const);
+
+/** Why `address` may not be leased to this host; undefined when it may. */
+export function unsafeAddressReason(address: IpAddress): string | undefined {
+  const host = IpPrefix.host(address);
+  for (const [range, name] of FORBIDDEN_RANGES) if (range.covers(host)) return name;
+  return undefined;
+}
+
+/**
+ * Why a pushed route may not be installed; undefined when it may. A route
+ * that lies inside a forbidden range is refused; a wider one that merely
+ * contains such a range (0.0.0.0/1) is a legitimate route, because the
+ * kernel's local, link-local and multicast routes are more specific.
+ * Default routes (/0) are a decision of the client's operator, not a
+ * safety question: see `acceptDefaultRoute` in checkResponse.
+ */
+export function unsafeRouteReason(route: IpPrefix): string | undefined {
+  for (const [range, name] of FORBIDDEN_RANGES) {
+    if (range.covers(route)) return `it lies inside ${range.toString()} (${name})`;
+  }
+  return undefined;
+}
