@@ -27,7 +27,14 @@ describe('wg-dynamic-server with real WireGuard', () => {
   let lab: Lab;
   let server: LabProcess;
   let state: Awaited<ReturnType<typeof stateDirectory>>;
-  const args = () => ['--leasetime', String(LEASE_TIME), '--state-dir', state.path];
+  const args = () => [
+    '--leasetime',
+    String(LEASE_TIME),
+    '--state-dir',
+    state.path,
+    '--metrics',
+    '127.0.0.1:9586',
+  ];
 
   beforeAll(async () => {
     state = await stateDirectory();
@@ -179,6 +186,25 @@ describe('wg-dynamic-server with real WireGuard', () => {
         server.stderrLines.some((line) => line.includes('no peer has')) &&
         server.stderrLines.some((line) => line.includes('source port 971')),
     );
+  });
+
+  it('serves Prometheus metrics of what it did', async () => {
+    const scrape = await lab
+      .node('server')
+      .exec(
+        'node',
+        [
+          '-e',
+          "fetch('http://127.0.0.1:9586/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))",
+        ],
+        { check: true },
+      );
+    expect(scrape.stdout).toMatch(/wg_dynamic_requests_total\{outcome="success"\} [1-9]/);
+    expect(scrape.stdout).toMatch(/wg_dynamic_refusals_total\{reason="wrong-source-port"\} [1-9]/);
+    expect(scrape.stdout).toContain(
+      `wg_dynamic_pool_addresses{pool="${V4_POOL}",family="ipv4",state="free"}`,
+    );
+    expect(scrape.stdout).toMatch(/wg_dynamic_journal_sync_seconds_count [1-9]/);
   });
 
   it('answers an invalid request with the reference error and closes', async () => {

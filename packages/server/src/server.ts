@@ -6,7 +6,7 @@ import { LeaseTable } from './leases/lease-table.js';
 import { Listener, type ListenerLimits, type Refusal } from './net/listener.js';
 import type { RandomSource } from './random.js';
 import { InterfaceView } from './service/interface-view.js';
-import { LeaseService, type Outcome, type Timers } from './service/lease-service.js';
+import { LeaseService, type ServiceObserver, type Timers } from './service/lease-service.js';
 import type { DevicePort, JournalPort, NetworkPort } from './service/ports.js';
 
 export interface ServerConfig {
@@ -36,10 +36,8 @@ export interface ServerDeps {
   readonly timers?: Timers;
 }
 
-/** What the metrics and `show` read from a running server. */
-export interface ServerObserver {
-  outcome?(outcome: Outcome): void;
-  expiry?(prefix: IpPrefix): void;
+/** Told of requests, lease events and refused connections: the metrics count them. */
+export interface ServerObserver extends ServiceObserver {
   refusal?(reason: Refusal): void;
 }
 
@@ -89,10 +87,9 @@ export class WgDynamicServer {
       device: deps.device,
       logger: deps.logger,
       clock: deps.clock,
+      observer,
       ...(deps.timers ? { timers: deps.timers } : {}),
     });
-    if (observer.outcome) this.service.onOutcome = observer.outcome;
-    if (observer.expiry) this.service.onExpiry = observer.expiry;
     this.view = new InterfaceView({
       peers: () => deps.device.peers(),
       ownAddresses: () => deps.network.ownAddresses(),

@@ -11,8 +11,21 @@ describe('wg-dynamic-server arguments', () => {
       pools: undefined,
       routes: [],
       stateDirectory: '/var/lib/wg-dynamic',
+      metrics: undefined,
       logLevel: 'info',
     });
+  });
+
+  it('reads where to serve metrics', () => {
+    const at = (text: string) => {
+      const command = parseServerArguments(['--metrics', text, 'wg0']);
+      return command.command === 'serve' ? command.metrics : undefined;
+    };
+    expect(at('127.0.0.1:9586')).toEqual({ host: '127.0.0.1', port: 9586 });
+    expect(at('[::1]:9586')).toEqual({ host: '::1', port: 9586 });
+    expect(at(':9586')).toEqual({ host: '::', port: 9586 });
+    expect(() => at('9586')).toThrow(/ADDRESS:PORT/);
+    expect(() => at('localhost:0')).toThrow(/ADDRESS:PORT/);
   });
 
   it('takes repeated pools and routes, a lease time and a state directory', () => {

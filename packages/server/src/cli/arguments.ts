@@ -20,6 +20,8 @@ Options:
                         extension; repeat for more
   --state-dir DIR       where the lease journal lives, in DIR/<interface>/
                         (default /var/lib/wg-dynamic)
+  --metrics ADDR:PORT   serve Prometheus metrics on http://ADDR:PORT/metrics
+                        (off by default; e.g. 127.0.0.1:9586)
   --log-level LEVEL     fatal, error, warn, info (default), debug, trace
   -h, --help            this text
 
@@ -39,6 +41,7 @@ export type ServerCommand =
       readonly pools: readonly IpPrefix[] | undefined;
       readonly routes: readonly IpPrefix[];
       readonly stateDirectory: string;
+      readonly metrics: { readonly host: string; readonly port: number } | undefined;
       readonly logLevel: LogLevel;
     };
 
@@ -61,6 +64,16 @@ function interfaceName(text: string | undefined): string {
   return text;
 }
 
+/** `ADDRESS:PORT`, `[IPV6]:PORT`, or `:PORT` for every address. */
+export function parseListenAddress(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port < 1 || port > 65535) {
+    throw new UsageError(`--metrics ${text}: expected ADDRESS:PORT, [IPV6]:PORT or :PORT`);
+  }
+  return { host: match[1] ?? (match[2] || '::'), port };
+}
+
 export function parseServerArguments(argv: readonly string[]): ServerCommand {
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -72,6 +85,7 @@ export function parseServerArguments(argv: readonly string[]): ServerCommand {
         pool: { type: 'string', multiple: true },
         route: { type: 'string', multiple: true },
         'state-dir': { type: 'string' },
+        metrics: { type: 'string' },
         'log-level': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -118,6 +132,7 @@ export function parseServerArguments(argv: readonly string[]): ServerCommand {
     pools,
     routes: ((values.route as string[] | undefined) ?? []).map((text) => prefix('--route', text)),
     stateDirectory: (values['state-dir'] as string | undefined) ?? '/var/lib/wg-dynamic',
+    metrics: typeof values.metrics === 'string' ? parseListenAddress(values.metrics) : undefined,
     logLevel: level as LogLevel,
   };
 }

@@ -20,6 +20,7 @@ import {
 import { formatStatus, leaseStatus, type ServerStatus } from '../control/status.js';
 import { JournalError, leaseRecordCodec, openJournal } from '../journal/index.js';
 import { systemClock } from '../leases/lease.js';
+import { ServerMetrics, serveMetrics } from '../metrics/metrics.js';
 import { systemRandom } from '../random.js';
 import { WgDynamicServer } from '../server.js';
 import { checkServerInterface, explainDeviceError } from '../startup-checks.js';
@@ -68,6 +69,13 @@ async function serve(
     checkServerInterface(device, addresses);
 
     let server: WgDynamicServer | undefined;
+    const metrics = command.metrics
+      ? new ServerMetrics({
+          leaseCounts: () => server?.table.leaseCounts() ?? { 4: 0, 6: 0 },
+          usage: () => server?.table.usage() ?? [],
+          connections: () => server?.listener.connectionCount ?? 0,
+        })
+      : undefined;
     const directory = join(command.stateDirectory, name);
     const opened = await openJournal({
       directory,
@@ -78,6 +86,7 @@ async function serve(
         snapshot: () => server?.service.snapshot() ?? [],
         liveRecords: () => server?.leaseCount ?? 0,
       },
+      ...(metrics ? { onSync: (seconds: number) => metrics.journalSync.observe(seconds) } : {}),
       onSpaceChange: (event) => {
         if (event.lowSpace) {
           logger.error(
@@ -122,6 +131,7 @@ async function serve(
         clock: systemClock,
         random: systemRandom,
       },
+      metrics?.observer,
     );
     const running = server;
     try {
@@ -132,6 +142,20 @@ async function serve(
       throw listenError(name, error);
     }
 
+    const metricsServer =
+      command.metrics && metrics
+        ? await serveMetrics(metrics.registry, command.metrics.host, command.metrics.port).catch(
+            async (error) => {
+              await running.stop('start-up failed');
+              await journal.close();
+              throw new FatalError(
+                `cannot serve metrics on ${command.metrics?.host}:${command.metrics?.port}: ${(error as Error).message}`,
+                { cause: error },
+              );
+            },
+          )
+        : undefined;
+    if (metricsServer) logger.info({ metrics: command.metrics }, 'serving metrics at /metrics');
     const socketPath = controlSocketPath(DEFAULT_RUN_DIRECTORY, name);
     const control = await serveControlSocket(socketPath, () => status(running, command));
     const stopSignals = onTermination((signal) => {
@@ -140,6 +164,7 @@ async function serve(
     });
     const reason = await running.stopped;
     stopSignals();
+    metricsServer?.close();
     await closeControlSocket(control, socketPath);
     await journal.close();
     if (reason.startsWith('signal')) {

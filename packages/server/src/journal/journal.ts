@@ -91,6 +91,8 @@ export interface JournalOptions<R> {
   /** While the disk is full, how often to try for space again (default 2 s; 0: only on appends). */
   readonly spaceRetryMs?: number;
   readonly onSpaceChange?: (event: SpaceEvent) => void;
+  /** After each durable batch: how long its write and fdatasync took, and how many records it held. */
+  readonly onSync?: (seconds: number, records: number) => void;
   readonly fileSystem?: JournalFileSystem;
   readonly logger?: Logger;
   readonly scheduler?: Scheduler;
@@ -154,6 +156,7 @@ interface Settings<R> {
   readonly reserveBytes: number;
   readonly spaceRetryMs: number;
   readonly onSpaceChange: ((event: SpaceEvent) => void) | undefined;
+  readonly onSync: ((seconds: number, records: number) => void) | undefined;
   readonly fs: JournalFileSystem;
   readonly logger: Logger;
   readonly scheduler: Scheduler;
@@ -183,6 +186,7 @@ function settingsOf<R>(options: JournalOptions<R>): Settings<R> {
     reserveBytes: Math.floor(reserveBytes),
     spaceRetryMs,
     onSpaceChange: options.onSpaceChange,
+    onSync: options.onSync,
     fs: options.fileSystem ?? nodeFileSystem,
     logger: options.logger ?? silentLogger,
     scheduler: options.scheduler ?? systemScheduler,
@@ -586,10 +590,15 @@ export class Journal<R> {
               position - from,
             );
       try {
+        const started = performance.now();
         await writeFully(segment.file, bytes, from);
         this.counters.batches++;
         this.counters.datasyncs++;
         await segment.file.datasync();
+        this.settings.onSync?.(
+          (performance.now() - started) / 1000,
+          accepted.reduce((sum, append) => sum + append.records, 0),
+        );
       } catch (error) {
         const failure = fileSystemError(error, 'write the lease journal', segment.path);
         this.settings.logger.error(

@@ -484,6 +484,13 @@ export class LeaseTable {
     return this.count;
   }
 
+  /** Leases held per family. */
+  leaseCounts(): Record<IpFamily, number> {
+    const counts = { 4: 0, 6: 0 };
+    for (const lease of this.leases()) counts[lease.prefix.family]++;
+    return counts;
+  }
+
   leasesOf(peer: PeerId): Lease[] {
     return [...(this.peers.get(peer)?.leases.values() ?? [])];
   }

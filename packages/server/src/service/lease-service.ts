@@ -14,6 +14,7 @@ export interface LeaseServiceOptions {
   readonly logger: Logger;
   /** The clock the lease table runs on. */
   readonly clock: Clock;
+  readonly observer?: ServiceObserver;
   /** Timers, passed in so expiry can be driven by a fake clock in tests. */
   readonly timers?: Timers;
 }
@@ -28,8 +29,24 @@ const realTimers: Timers = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-/** How the outcome of each request is counted (the metrics read these). */
-export type Outcome = 'granted' | 'renewed' | 'released' | 'unavailable' | 'failed';
+/** How a request ended: all granted (errno 0), some not (errno 3), or not recorded at all. */
+export type RequestOutcome = 'success' | 'unavailable' | 'failed';
+
+/** What happened to one lease. */
+export type LeaseEvent =
+  | 'granted'
+  | 'renewed'
+  | 'released'
+  | 'expired'
+  | 'revoked'
+  | 'dropped'
+  | 'adopted';
+
+/** Told of every request and lease event: the metrics count them. */
+export interface ServiceObserver {
+  request?(outcome: RequestOutcome): void;
+  lease?(event: LeaseEvent, prefix: IpPrefix): void;
+}
 
 /**
  * The server's decisions with their I/O: answers requests (one peer at a
@@ -48,10 +65,7 @@ export class LeaseService {
   private expiryAt: number | undefined;
   private stopped = false;
   private expiring: Promise<void> | undefined;
-  /** Called with each request's outcomes, for the metrics. */
-  onOutcome: (outcome: Outcome) => void = () => {};
-  /** Called with each expired lease, for the metrics. */
-  onExpiry: (prefix: IpPrefix) => void = () => {};
+  private readonly observer: ServiceObserver;
 
   constructor(options: LeaseServiceOptions) {
     this.table = options.table;
@@ -59,6 +73,7 @@ export class LeaseService {
     this.logger = options.logger;
     this.timers = options.timers ?? realTimers;
     this.clock = options.clock;
+    this.observer = options.observer ?? {};
     this.committer = new Committer(options.table, options.journal, options.device);
   }
 
@@ -73,12 +88,14 @@ export class LeaseService {
           { peer, err: error },
           'could not record or apply a lease; the client is told no address is available',
         );
-        this.onOutcome('failed');
+        this.observer.request?.('failed');
         return { errno: Errno.IpUnavailable };
       }
       this.logTransaction(tx);
       this.scheduleExpiry();
-      return tx.response ?? { errno: Errno.Success };
+      const response = tx.response ?? { errno: Errno.Success };
+      this.observer.request?.(response.errno === Errno.Success ? 'success' : 'unavailable');
+      return response;
     });
   }
 
@@ -93,6 +110,10 @@ export class LeaseService {
   /** Writes effects the table has already taken on (device refreshes, pool changes). */
   async applyEffects(effects: Parameters<Committer['apply']>[0], why: string): Promise<void> {
     for (const record of effects.records) {
+      this.observer.lease?.(
+        record.type === 'grant' ? 'adopted' : record.reason === 'revoked' ? 'revoked' : 'dropped',
+        record.prefix,
+      );
       if (record.type === 'release') {
         this.logger.info(
           { peer: record.peer, address: record.prefix.toString(), reason: record.reason },
@@ -134,7 +155,7 @@ export class LeaseService {
             return;
           }
           for (const lease of tx.releases) {
-            this.onExpiry(lease.prefix);
+            this.observer.lease?.('expired', lease.prefix);
             this.logger.info({ peer, address: lease.prefix.toString() }, 'lease expired');
           }
         }),
@@ -181,7 +202,7 @@ export class LeaseService {
     const added = tx.changes.flatMap((change) => change.add);
     for (const lease of tx.releases) {
       this.logger.info({ peer: tx.peer, address: lease.prefix.toString() }, 'lease released');
-      this.onOutcome('released');
+      this.observer.lease?.('released', lease.prefix);
     }
     for (const lease of tx.grants) {
       const fresh = added.some((prefix) => prefix.equals(lease.prefix));
@@ -189,14 +210,13 @@ export class LeaseService {
         { peer: tx.peer, address: lease.prefix.toString(), leaseTime: lease.duration },
         fresh ? 'lease granted' : 'lease renewed',
       );
-      this.onOutcome(fresh ? 'granted' : 'renewed');
+      this.observer.lease?.(fresh ? 'granted' : 'renewed', lease.prefix);
     }
     if (tx.response?.errno === Errno.IpUnavailable) {
       this.logger.info(
         { peer: tx.peer, lowSpace: this.journal.lowSpace || undefined },
         'address unavailable (errno 3)',
       );
-      this.onOutcome('unavailable');
     }
   }
 }
