@@ -31,6 +31,16 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Whole-project checks on the host: the install command, the unit files.
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.lab.test.ts'],
+          testTimeout: 300_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'lab',
           include: ['packages/*/test/**/*.lab.test.ts', 'test/**/*.lab.test.ts'],
           setupFiles: ['packages/lab/test-support/require-sandbox.ts'],

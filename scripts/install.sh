@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Installs wg-dynamic system-wide (run as root from a checkout):
+#
+#   scripts/install.sh                 # into /usr/local, units into /etc/systemd/system
+#   scripts/install.sh --uninstall     # removes exactly what it installed
+#
+# What goes where (with the default prefix):
+#   /usr/local/lib/wg-dynamic/          the built programs and their production npm dependencies
+#   /usr/local/sbin/wg-dynamic-server   launchers (the units' ExecStart)
+#   /usr/local/sbin/wg-dynamic-client
+#   /usr/local/share/man/man8/          wg-dynamic-server(8), wg-dynamic-client(8)
+#   /etc/systemd/system/                wg-dynamic-server@.service, wg-dynamic-client@.service
+#
+# Options: --prefix DIR (default /usr/local), --unit-dir DIR (default
+# /etc/systemd/system), --destdir DIR (stage everything under DIR, for
+# packaging and for the tests: paths inside the files stay those of the
+# prefix), --uninstall. Needs Node.js 20.19 or newer; builds first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source_dir=$PWD
+
+prefix=/usr/local
+unit_dir=/etc/systemd/system
+destdir=
+uninstall=false
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prefix) prefix=$2; shift 2 ;;
+    --unit-dir) unit_dir=$2; shift 2 ;;
+    --destdir) destdir=$2; shift 2 ;;
+    --uninstall) uninstall=true; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "install.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+lib_dir=$prefix/lib/wg-dynamic
+sbin_dir=$prefix/sbin
+man_dir=$prefix/share/man/man8
+programs=(wg-dynamic-server wg-dynamic-client)
+
+say() { echo "[#] $*" >&2; }
+
+if [ "$uninstall" = true ]; then
+  for program in "${programs[@]}"; do
+    say "rm -f $destdir$sbin_dir/$program $destdir$man_dir/$program.8 $destdir$unit_dir/$program@.service"
+    rm -f "$destdir$sbin_dir/$program" "$destdir$man_dir/$program.8" "$destdir$unit_dir/$program@.service"
+  done
+  say "rm -rf $destdir$lib_dir"
+  rm -rf "$destdir$lib_dir"
+  if [ -z "$destdir" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+  exit 0
+fi
+
+node=$(command -v node || true)
+if [ -z "$node" ] || ! "$node" -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+  echo "install.sh: Node.js 20.19 or newer is required (found: $("$node" --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+say "npm run build"
+npm run --silent build
+
+# Stage the programs with their production dependencies only; no network needed.
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+cp package.json package-lock.json "$stage/"
+for package in packages/*/; do
+  name=$(basename "$package")
+  mkdir -p "$stage/packages/$name"
+  cp "$package/package.json" "$stage/packages/$name/"
+  cp -r "$package/dist" "$stage/packages/$name/"
+  [ -d "$package/worker" ] && cp -r "$package/worker" "$stage/packages/$name/"
+done
+find "$stage/packages" \( -name '*.tsbuildinfo' -o -name '*.map' -o -name '*.d.ts' \) -delete
+cp -a node_modules "$stage/"
+(cd "$stage" && npm prune --omit=dev --no-audit --no-fund --loglevel=error)
+find "$stage/node_modules" -mindepth 1 -type d -empty -delete
+# The lab is for tests only; the programs never load it.
+rm -rf "$stage/packages/lab" "$stage/node_modules/@wg-dynamic/lab"
+
+say "install $lib_dir"
+rm -rf "$destdir$lib_dir"
+mkdir -p "$destdir$lib_dir" "$destdir$sbin_dir" "$destdir$man_dir" "$destdir$unit_dir"
+cp -a "$stage/." "$destdir$lib_dir/"
+chmod -R go-w "$destdir$lib_dir"
+
+for program in "${programs[@]}"; do
+  role=${program#wg-dynamic-}
+  say "install $sbin_dir/$program"
+  cat > "$destdir$sbin_dir/$program" <<EOF
+#!/bin/sh
+exec "$node" "$lib_dir/packages/$role/dist/bin/$program.js" "\$@"
+EOF
+  chmod 0755 "$destdir$sbin_dir/$program"
+  if [ -f "man/$program.8" ]; then
+    say "install $man_dir/$program.8"
+    install -m 0644 "man/$program.8" "$destdir$man_dir/$program.8"
+  fi
+  say "install $unit_dir/$program@.service"
+  sed "s|/usr/local/sbin/|$sbin_dir/|g" "systemd/$program@.service" > "$destdir$unit_dir/$program@.service"
+  chmod 0644 "$destdir$unit_dir/$program@.service"
+done
+
+if [ -z "$destdir" ] && [ -d /run/systemd/system ]; then
+  say "systemctl daemon-reload"
+  systemctl daemon-reload
+fi
+cat >&2 <<EOF
+
+Installed. Start the server for wg0 with:
+  systemctl enable --now wg-dynamic-server@wg0
+and a client with:
+  systemctl enable --now wg-dynamic-client@wg0
+EOF
+cd "$source_dir"
