@@ -25,11 +25,11 @@ export function validateDeviceConfig(device: string, config: DeviceConfig): void
   const seen = new Set<string>();
   for (const [index, peer] of (config.peers ?? []).entries()) {
     if (!(peer?.publicKey instanceof Key)) fail(`peer ${index} has no publicKey (a Key)`);
-    const name = `peer ${peer.publicKey.toBase64()}`;
+    const name = () => `peer ${peer.publicKey.toBase64()}`;
     const hex = peer.publicKey.toHex();
-    if (seen.has(hex)) fail(`${name} appears twice; merge its entries into one`);
+    if (seen.has(hex)) fail(`${name()} appears twice; merge its entries into one`);
     seen.add(hex);
-    validatePeer(peer, (problem) => fail(`${name}: ${problem}`));
+    validatePeer(peer, (problem) => fail(`${name()}: ${problem}`));
   }
 }
 

@@ -195,19 +195,27 @@ export class NetlinkConnection {
       };
       this.#pending = pending;
       this.#socket.setBusy(true);
-      this.#armTimer(pending);
-      this.#socket.send(datagram).catch((error: unknown) => {
-        if (this.#pending !== pending) return;
-        const errno = errnoOf(error);
-        this.#settle(pending);
-        reject(
-          new NetlinkRequestError('NETLINK_SEND_FAILED', operation, {
-            ...(errno === undefined ? {} : { errno }),
-            message: `sending ${datagram.length} bytes failed: ${error instanceof Error ? error.message : String(error)}`,
-            cause: error,
-          }),
-        );
-      });
+      // The clock starts once the datagram is sent: the kernel runs a generic
+      // netlink request inside sendmsg(2), which blocks this thread for as
+      // long as the kernel works (seconds for thousands of peers removed), and
+      // a timer armed before it would fire before the answer is read.
+      this.#socket.send(datagram).then(
+        () => {
+          if (this.#pending === pending) this.#armTimer(pending);
+        },
+        (error: unknown) => {
+          if (this.#pending !== pending) return;
+          const errno = errnoOf(error);
+          this.#settle(pending);
+          reject(
+            new NetlinkRequestError('NETLINK_SEND_FAILED', operation, {
+              ...(errno === undefined ? {} : { errno }),
+              message: `sending ${datagram.length} bytes failed: ${error instanceof Error ? error.message : String(error)}`,
+              cause: error,
+            }),
+          );
+        },
+      );
     });
   }
 
