@@ -10,9 +10,13 @@
 #   /usr/local/sbin/wg-dynamic-client
 #   /usr/local/share/man/man8/          wg-dynamic-server(8), wg-dynamic-client(8)
 #   /etc/systemd/system/                wg-dynamic-server@.service, wg-dynamic-client@.service
+#   /usr/local/bin/wg-quick             wg-quick with `Address = fe80::…/128, auto`: ahead of
+#                                       /usr/bin/wg-quick in PATH, which it calls for the rest
+#   /etc/systemd/system/wg-quick@.service.d/wg-dynamic.conf
+#                                       the same for wg-quick@<interface>
 #
 # Options: --prefix DIR (default /usr/local), --unit-dir DIR (default
-# /etc/systemd/system), --destdir DIR (stage everything under DIR, for
+# /etc/systemd/system), --no-wg-quick (leave wg-quick alone), --destdir DIR (stage everything under DIR, for
 # packaging and for the tests: paths inside the files stay those of the
 # prefix), --uninstall. Needs Node.js 20.19 or newer; builds first.
 set -euo pipefail
@@ -23,19 +27,23 @@ prefix=/usr/local
 unit_dir=/etc/systemd/system
 destdir=
 uninstall=false
+wg_quick=true
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix=$2; shift 2 ;;
     --unit-dir) unit_dir=$2; shift 2 ;;
     --destdir) destdir=$2; shift 2 ;;
     --uninstall) uninstall=true; shift ;;
+    --no-wg-quick) wg_quick=false; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
   esac
 done
 
 lib_dir=$prefix/lib/wg-dynamic
+bin_dir=$prefix/bin
 sbin_dir=$prefix/sbin
+drop_in=$unit_dir/wg-quick@.service.d/wg-dynamic.conf
 man_dir=$prefix/share/man/man8
 programs=(wg-dynamic-server wg-dynamic-client)
 
@@ -46,6 +54,14 @@ if [ "$uninstall" = true ]; then
     say "rm -f $destdir$sbin_dir/$program $destdir$man_dir/$program.8 $destdir$unit_dir/$program@.service"
     rm -f "$destdir$sbin_dir/$program" "$destdir$man_dir/$program.8" "$destdir$unit_dir/$program@.service"
   done
+  # Only our wrapper: never a wg-quick that another package put there.
+  if grep -q "wg-dynamic's \`auto\` address" "$destdir$bin_dir/wg-quick" 2>/dev/null; then
+    say "rm -f $destdir$bin_dir/wg-quick"
+    rm -f "$destdir$bin_dir/wg-quick"
+  fi
+  say "rm -f $destdir$drop_in"
+  rm -f "$destdir$drop_in"
+  rmdir "$destdir$(dirname "$drop_in")" 2>/dev/null || true
   say "rm -rf $destdir$lib_dir"
   rm -rf "$destdir$lib_dir"
   if [ -z "$destdir" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
@@ -105,6 +121,23 @@ EOF
   sed "s|/usr/local/sbin/|$sbin_dir/|g" "systemd/$program@.service" > "$destdir$unit_dir/$program@.service"
   chmod 0644 "$destdir$unit_dir/$program@.service"
 done
+
+if [ "$wg_quick" = true ]; then
+  if [ -e "$destdir$bin_dir/wg-quick" ] && ! grep -q "wg-dynamic's \`auto\` address" "$destdir$bin_dir/wg-quick"; then
+    echo "install.sh: $bin_dir/wg-quick exists and is not ours; leaving it (use --no-wg-quick to silence)" >&2
+  else
+    say "install $bin_dir/wg-quick"
+    mkdir -p "$destdir$bin_dir"
+    sed "s|^CLIENT=\${WG_DYNAMIC_CLIENT:-wg-dynamic-client}|CLIENT=\${WG_DYNAMIC_CLIENT:-$sbin_dir/wg-dynamic-client}|" \
+      wg-quick/wg-quick > "$destdir$bin_dir/wg-quick"
+    chmod 0755 "$destdir$bin_dir/wg-quick"
+    say "install $drop_in"
+    mkdir -p "$destdir$(dirname "$drop_in")"
+    sed "s|/usr/local/bin/wg-quick|$bin_dir/wg-quick|g" "wg-quick/wg-quick@.service.d/wg-dynamic.conf" \
+      > "$destdir$drop_in"
+    chmod 0644 "$destdir$drop_in"
+  fi
+fi
 
 if [ -z "$destdir" ] && [ -d /run/systemd/system ]; then
   say "systemctl daemon-reload"

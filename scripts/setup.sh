@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   wireguard-go      # userspace WireGuard for the namespace lab and the demo
   wireguard-tools   # wg and wg-quick, the lab's independent witness
+  nftables          # wg-quick's rules for AllowedIPs = 0.0.0.0/0, ::/0
   iproute2          # ip netns, veth
   iputils-ping
   qemu-system-x86   # the kernel lab: a real kernel with the WireGuard module
