@@ -19,11 +19,17 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true });
  */
 export class AttributeDecoder implements Iterable<Attribute> {
   readonly #bytes: Uint8Array;
-  readonly where: string;
+  readonly #where: string | (() => string);
 
-  constructor(bytes: Uint8Array, where = 'attributes') {
+  /** `where` names the list in error messages; a function is called only when one is needed. */
+  constructor(bytes: Uint8Array, where: string | (() => string) = 'attributes') {
     this.#bytes = bytes;
-    this.where = where;
+    this.#where = where;
+  }
+
+  /** Where the list is, for error messages. */
+  get where(): string {
+    return typeof this.#where === 'string' ? this.#where : this.#where();
   }
 
   *[Symbol.iterator](): Iterator<Attribute> {
@@ -52,11 +58,7 @@ export class AttributeDecoder implements Iterable<Attribute> {
           `attribute ${index} (type ${rawType & NLA_TYPE_MASK}) has length ${length}, past the end (${remaining} bytes left)`,
         );
       }
-      yield new Attribute(
-        rawType,
-        bytes.subarray(offset + NLA_HDRLEN, offset + length),
-        this.where,
-      );
+      yield new Attribute(rawType, bytes.subarray(offset + NLA_HDRLEN, offset + length), this);
       // The last attribute's padding may be missing (the kernel's nla_next() allows it).
       offset += Math.min(nlaAlign(length), remaining);
       index++;
@@ -74,14 +76,19 @@ export class Attribute {
   readonly netByteOrder: boolean;
   /** The payload, without header or padding (a view into the decoded bytes). */
   readonly payload: Uint8Array;
-  readonly where: string;
+  readonly #parent: { readonly where: string };
 
-  constructor(rawType: number, payload: Uint8Array, parentWhere: string) {
+  constructor(rawType: number, payload: Uint8Array, parent: { readonly where: string }) {
     this.type = rawType & NLA_TYPE_MASK;
     this.nestedFlag = (rawType & NLA_F_NESTED) !== 0;
     this.netByteOrder = (rawType & NLA_F_NET_BYTEORDER) !== 0;
     this.payload = payload;
-    this.where = `${parentWhere} > ${this.type}`;
+    this.#parent = parent;
+  }
+
+  /** Where the attribute is, for error messages ("WG_CMD_GET_DEVICE > 8 (WGDEVICE_A_PEERS) > 0"). */
+  get where(): string {
+    return `${this.#parent.where} > ${this.type}`;
   }
 
   u8(): number {
@@ -134,8 +141,7 @@ export class Attribute {
 
   /** The payload as attributes. `name` labels errors inside it. */
   nested(name?: string): AttributeDecoder {
-    return new AttributeDecoder(
-      this.payload,
+    return new AttributeDecoder(this.payload, () =>
       name === undefined ? this.where : `${this.where} (${name})`,
     );
   }

@@ -42,18 +42,9 @@ export class UapiDeviceParser {
   #peer: PeerState | undefined;
 
   line(key: string, value: string, line: number): void {
-    const fail = (problem: string): never => {
-      throw new UapiProtocolError(`${key}=${quote(value)}: ${problem}`, line);
-    };
-    const number = (max: bigint): bigint => {
-      if (!/^[0-9]{1,20}$/.test(value)) fail('not a decimal number');
-      const parsed = BigInt(value);
-      if (parsed > max) fail(`above ${max}`);
-      return parsed;
-    };
     if (key === 'public_key') {
       this.#peer = {
-        publicKey: hexKey(() => Key.fromHex(value), fail),
+        publicKey: parseKey(Key.fromHex, key, value, line),
         hasPresharedKey: false,
         endpoint: undefined,
         persistentKeepaliveInterval: 0,
@@ -71,54 +62,55 @@ export class UapiDeviceParser {
     if (!peer) {
       switch (key) {
         case 'private_key': {
-          const secret = hexKey(() => SecretKey.fromHex(value), fail);
+          const secret = parseKey(SecretKey.fromHex, key, value, line);
           this.#privateKey = secret.isZero() ? undefined : secret;
           return;
         }
         case 'listen_port':
-          this.#listenPort = Number(number(0xffffn));
+          this.#listenPort = smallNumber(0xffff, key, value, line);
           return;
         case 'fwmark':
-          this.#firewallMark = Number(number(0xffff_ffffn));
+          this.#firewallMark = smallNumber(0xffff_ffff, key, value, line);
           return;
         default:
-          if (peerKeys.has(key)) fail('a peer key before any public_key=');
+          if (peerKeys.has(key)) fail(key, value, line, 'a peer key before any public_key=');
           return;
       }
     }
     switch (key) {
       case 'preshared_key':
-        peer.hasPresharedKey = !hexKey(() => SecretKey.fromHex(value), fail).isZero();
+        peer.hasPresharedKey =
+          value !== ZERO_KEY_HEX && !parseKey(SecretKey.fromHex, key, value, line).isZero();
         return;
       case 'endpoint':
-        peer.endpoint = parseEndpoint(value) ?? fail('not address:port or [address]:port');
+        peer.endpoint =
+          parseEndpoint(value) ?? fail(key, value, line, 'not address:port or [address]:port');
         return;
       case 'persistent_keepalive_interval':
-        peer.persistentKeepaliveInterval = Number(number(0xffffn));
+        peer.persistentKeepaliveInterval = smallNumber(0xffff, key, value, line);
         return;
       case 'last_handshake_time_sec':
-        peer.handshakeSeconds = number(S64_MAX);
+        peer.handshakeSeconds = bigNumber(S64_MAX, key, value, line);
         return;
       case 'last_handshake_time_nsec':
-        peer.handshakeNanoseconds = number(999_999_999n);
+        peer.handshakeNanoseconds = BigInt(smallNumber(999_999_999, key, value, line));
         return;
       case 'rx_bytes':
-        peer.receiveBytes = number(U64_MAX);
+        peer.receiveBytes = bigNumber(U64_MAX, key, value, line);
         return;
       case 'tx_bytes':
-        peer.transmitBytes = number(U64_MAX);
+        peer.transmitBytes = bigNumber(U64_MAX, key, value, line);
         return;
       case 'protocol_version':
-        peer.protocolVersion = Number(number(0xffff_ffffn));
+        peer.protocolVersion = smallNumber(0xffff_ffff, key, value, line);
         return;
       case 'allowed_ip': {
-        const slash = value.indexOf('/');
-        const prefix = slash === -1 ? undefined : IpPrefix.parse(value);
-        peer.allowedIps.push(prefix ?? fail('not address/length'));
+        const prefix = value.includes('/') ? IpPrefix.parse(value) : undefined;
+        peer.allowedIps.push(prefix ?? fail(key, value, line, 'not address/length'));
         return;
       }
       default:
-        if (deviceKeys.has(key)) fail('a device key after the peers began');
+        if (deviceKeys.has(key)) fail(key, value, line, 'a device key after the peers began');
         return;
     }
   }
@@ -146,11 +138,35 @@ const peerKeys = new Set([
   'allowed_ip',
 ]);
 
-function hexKey<T>(parse: () => T, fail: (problem: string) => never): T {
+const ZERO_KEY_HEX = '0'.repeat(64);
+const decimal = /^[0-9]{1,20}$/;
+
+function fail(key: string, value: string, line: number, problem: string): never {
+  throw new UapiProtocolError(`${key}=${quote(value)}: ${problem}`, line);
+}
+
+/** A decimal number up to `max` (at most 2^32 - 1, so a double holds it exactly). */
+function smallNumber(max: number, key: string, value: string, line: number): number {
+  if (value.length > 10 || !decimal.test(value)) fail(key, value, line, 'not a decimal number');
+  const parsed = Number(value);
+  if (parsed > max) fail(key, value, line, `above ${max}`);
+  return parsed;
+}
+
+/** A decimal number up to `max`, as a bigint (counters and times reach 2^64 - 1). */
+function bigNumber(max: bigint, key: string, value: string, line: number): bigint {
+  if (!decimal.test(value)) fail(key, value, line, 'not a decimal number');
+  if (value.length < 16) return BigInt(Number(value));
+  const parsed = BigInt(value);
+  if (parsed > max) fail(key, value, line, `above ${max}`);
+  return parsed;
+}
+
+function parseKey<T>(parse: (hex: string) => T, key: string, value: string, line: number): T {
   try {
-    return parse();
+    return parse(value);
   } catch (error) {
-    if (error instanceof InvalidKeyError) fail('not a 64-digit hex key');
+    if (error instanceof InvalidKeyError) fail(key, value, line, 'not a 64-digit hex key');
     throw error;
   }
 }
