@@ -70,3 +70,24 @@ export {
   STATE_VERSION,
   StateFileError,
 } from './core/state-record.js';
+export {
+  ClientRuntime,
+  type ClientRuntimeOptions,
+  type Clock,
+  systemClock,
+} from './system/client-runtime.js';
+export {
+  DEFAULT_EXCHANGE_LIMITS,
+  ExchangeError,
+  type ExchangeErrorCode,
+  type ExchangeOptions,
+  exchange,
+} from './system/exchange.js';
+export { type LinkChange, LinkWatcher, type LinkWatcherOptions } from './system/link-watcher.js';
+export type { Logger } from './system/logger.js';
+export {
+  DEFAULT_STATE_DIRECTORY,
+  type LoadedState,
+  StateStore,
+  stateFilePath,
+} from './system/state-store.js';

@@ -1,0 +1,52 @@
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { FatalError } from '@wg-dynamic/cli';
+
+/**
+ * Writes this process's id to `path` (atomically) for wg-quick and init
+ * scripts (`kill $(cat /run/wg-dynamic/wg0.pid)`). Refuses when the file
+ * names another wg-dynamic-client that is still running: two clients on one
+ * interface would undo each other's work. Returns the function that removes
+ * the file again (only while it still holds this process's id).
+ */
+export async function claimPidFile(path: string): Promise<() => Promise<void>> {
+  const other = await runningClient(path);
+  if (other !== undefined && other !== process.pid) {
+    throw new FatalError(
+      `another wg-dynamic-client (pid ${other}) already runs with the pid file ${path}: ` +
+        `stop it first (\`kill ${other}\`), or give this one another --pid-file`,
+    );
+  }
+  try {
+    await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+    const temporary = `${path}.tmp-${process.pid}`;
+    const file = await open(temporary, 'w', 0o644);
+    try {
+      await file.writeFile(`${process.pid}\n`);
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    throw new FatalError(`cannot write the pid file ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return async () => {
+    if ((await readPid(path)) === process.pid) await rm(path, { force: true });
+  };
+}
+
+async function readPid(path: string): Promise<number | undefined> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  const match = /^\s*(\d{1,10})\s*$/.exec(text.slice(0, 64));
+  return match ? Number(match[1]) : undefined;
+}
+
+/** The pid in the file, if that process is alive and is a wg-dynamic-client. */
+async function runningClient(path: string): Promise<number | undefined> {
+  const pid = await readPid(path);
+  if (pid === undefined) return undefined;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return cmdline.includes('wg-dynamic-client') ? pid : undefined;
+}

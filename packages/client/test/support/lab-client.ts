@@ -1,0 +1,143 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LabNode, LabProcess } from '@wg-dynamic/lab';
+
+const root = fileURLToPath(new URL('../../../..', import.meta.url));
+
+/** The built programs the end-to-end tests run inside lab nodes (npm test builds first). */
+export const CLIENT_BIN = join(root, 'packages/client/dist/bin/wg-dynamic-client.js');
+export const SERVER_BIN = join(root, 'packages/server/dist/bin/wg-dynamic-server.js');
+export const RESPONDER = join(root, 'packages/client/test/support/scripted-responder.mjs');
+
+/** A directory of the test's own; `remove()` deletes it. */
+export async function temporaryDirectory(): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), 'wg-dynamic-client-test-'));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Starts wg-dynamic-client in a node (JSON logs on standard error). */
+export function startClient(node: LabNode, args: readonly string[]): Promise<LabProcess> {
+  return node.spawn(process.execPath, [
+    CLIENT_BIN,
+    '--log-level',
+    'debug',
+    ...args,
+    node.interface,
+  ]);
+}
+
+/** One parsed log line of a daemon (pino JSON); undefined for a line that is not one. */
+export function logRecord(line: string): Record<string, unknown> | undefined {
+  try {
+    const record = JSON.parse(line) as unknown;
+    return typeof record === 'object' && record !== null
+      ? (record as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The log records of a process whose message is `message`, in order. */
+export function logs(child: LabProcess, message: string | RegExp): Record<string, unknown>[] {
+  return child.stderrLines.map(logRecord).filter((record): record is Record<string, unknown> => {
+    const msg = record?.msg;
+    return (
+      typeof msg === 'string' && (typeof message === 'string' ? msg === message : message.test(msg))
+    );
+  });
+}
+
+/**
+ * Waits until a process has logged `message` at least `count` times in all;
+ * a timeout or the process's exit fails with its output.
+ */
+export async function waitForLogs(
+  child: LabProcess,
+  message: string | RegExp,
+  count = 1,
+  timeoutMs = 30_000,
+): Promise<Record<string, unknown>[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = logs(child, message);
+    if (found.length >= count) return found;
+    if (child.exitStatus !== undefined || Date.now() > deadline) {
+      throw new Error(
+        `${child.command}: ${found.length} of ${count} log lines "${message}" ${
+          child.exitStatus === undefined ? 'in time' : 'before it exited'
+        }\n${child.outputTail(40)}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Polls `check` until it holds; a timeout fails with `what`. */
+export async function eventually(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`gave up waiting: ${what}`);
+}
+
+/**
+ * What the interface carries, read by ip(8) as an independent witness:
+ * addresses as `address/length`, routes as `destination proto N` (both
+ * families, main table), each list sorted.
+ */
+export interface InterfaceView {
+  readonly addresses: string[];
+  readonly routes: string[];
+}
+
+export async function interfaceView(node: LabNode): Promise<InterfaceView> {
+  const links = JSON.parse(await node.ip('-j', 'address', 'show', 'dev', node.interface)) as Array<{
+    addr_info?: Array<{ local: string; prefixlen: number }>;
+  }>;
+  const addresses = (links[0]?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`).sort();
+  const routes: string[] = [];
+  for (const family of ['-4', '-6']) {
+    const list = JSON.parse(
+      await node.ip('-j', family, 'route', 'show', 'dev', node.interface),
+    ) as Array<{ dst: string; protocol?: string }>;
+    for (const route of list) routes.push(`${route.dst} proto ${route.protocol ?? 'boot'}`);
+  }
+  return { addresses, routes: routes.sort() };
+}
+
+/** The requests the scripted responder saw, as text. */
+export function requestsSeen(responder: LabProcess): string[] {
+  return responder.stdoutLines
+    .filter((line) => line.startsWith('REQUEST '))
+    .map((line) => JSON.parse(line.slice('REQUEST '.length)) as string);
+}
+
+/** Tells the scripted responder how to answer from now on. */
+export function script(
+  responder: LabProcess,
+  how:
+    | { mode: 'answer'; text: string; close?: boolean }
+    | { mode: 'silent' }
+    | { mode: 'endless' }
+    | { mode: 'close' },
+): void {
+  responder.stdin?.write(`${JSON.stringify(how)}\n`);
+}
+
+/** Starts the scripted responder in a node and waits until it listens. */
+export async function startResponder(node: LabNode): Promise<LabProcess> {
+  const responder = await node.spawn(process.execPath, [RESPONDER, node.interface], {
+    stdin: 'pipe',
+  });
+  await responder.waitForLine(/^LISTENING$/, 10_000, 'stdout');
+  return responder;
+}
