@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { IpPrefix } from '@wg-dynamic/ip';
 import { Lab, type LabNode, type LabProcess } from '@wg-dynamic/lab';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   CLIENT_BIN,
   eventually,
@@ -23,6 +23,8 @@ const PUSHED = ['10.77.0.0/16', 'fd77::/48'];
 const SERVER_V4 = '10.77.0.1';
 const SERVER_V6 = 'fd77::1';
 const OUR_MARK = 'proto 87';
+/** A lease is held and applied: granted, or confirmed after a restart. */
+const BOUND = /^lease (granted|renewed)$/;
 
 /** The leased addresses on the client's interface, as ip(8) shows them. */
 function leased(view: InterfaceView): { v4: string[]; v6: string[] } {
@@ -98,6 +100,11 @@ describe('wg-dynamic-client against wg-dynamic-server', () => {
     await startServer();
   });
 
+  // A test that failed while the server was stopped must not fail the next ones.
+  beforeEach(async () => {
+    if (server?.exitStatus !== undefined) await startServer();
+  });
+
   afterAll(async () => {
     await lab?.destroy();
     await serverState?.remove();
@@ -112,6 +119,7 @@ describe('wg-dynamic-client against wg-dynamic-server', () => {
 
     const child = await start();
     const [granted] = await waitForLogs(child, 'lease granted');
+    await waitForLogs(child, 'lease applied');
     const view = await interfaceView(client);
     const { v4, v6 } = leased(view);
     expect(v4).toHaveLength(1);
@@ -140,7 +148,7 @@ describe('wg-dynamic-client against wg-dynamic-server', () => {
   it('asks a restarted client for the same addresses, and still knows its own after SIGKILL', async () => {
     const before = await interfaceView(client);
     const first = await start();
-    await waitForLogs(first, 'lease granted');
+    await waitForLogs(first, 'lease applied');
     const held = leased(await interfaceView(client));
     first.kill('SIGTERM');
     await first.exited;
@@ -176,7 +184,7 @@ describe('wg-dynamic-client against wg-dynamic-server', () => {
 
   it('backs off while the server is down, drops the lease when it runs out, and recovers when the server returns', async () => {
     const child = await start();
-    await waitForLogs(child, 'lease granted');
+    await waitForLogs(child, 'lease applied');
     expect(pushedRoutes(await interfaceView(client))).toHaveLength(2);
 
     server?.kill('SIGTERM');
@@ -186,13 +194,14 @@ describe('wg-dynamic-client against wg-dynamic-server', () => {
     for (const record of failures) expect(record.delayMs).toBeLessThanOrEqual(60_000);
 
     await waitForLogs(child, /^the lease ran out/);
+    await waitForLogs(child, 'lease removed from the interface');
     const expired = await interfaceView(client);
     expect(leased(expired)).toEqual({ v4: [], v6: [] });
     expect(pushedRoutes(expired)).toEqual([]);
 
-    const grantsBefore = logs(child, 'lease granted').length;
+    const appliedBefore = logs(child, 'lease applied').length;
     await startServer();
-    await waitForLogs(child, 'lease granted', grantsBefore + 1, 90_000);
+    await waitForLogs(child, 'lease applied', appliedBefore + 1, 90_000);
     const back = await interfaceView(client);
     expect(leased(back).v4).toHaveLength(1);
     expect(pushedRoutes(back).sort()).toEqual(['10.77.0.0/16', 'fd77::/48']);
@@ -202,7 +211,7 @@ describe('wg-dynamic-client against wg-dynamic-server', () => {
 
   it('pauses while the link is down and asks again when it comes back up', async () => {
     const child = await start();
-    await waitForLogs(child, 'lease granted');
+    await waitForLogs(child, 'lease applied');
     const held = leased(await interfaceView(client));
     // Down wipes the IPv6 addresses, the link-local one too; an operator (or
     // wg-quick) puts that back when bringing the link up again.
@@ -225,18 +234,23 @@ describe('wg-dynamic-client against wg-dynamic-server', () => {
 
   it('detaches with --daemon once its checks pass, and stops through its pid file', async () => {
     const pidFile = `${clientState.path}/client.pid`;
-    const parent = await client.exec(process.execPath, [
-      CLIENT_BIN,
-      '--daemon',
-      '--pid-file',
-      pidFile,
-      '--state-dir',
-      clientState.path,
-      'wg0',
-    ]);
-    expect(parent.code).toBe(0);
+    const daemon = (name: string) =>
+      client.spawn(process.execPath, [
+        CLIENT_BIN,
+        '--daemon',
+        '--pid-file',
+        pidFile,
+        '--state-dir',
+        clientState.path,
+        name,
+      ]);
+    // The parent returns once the child passed its checks; the child keeps
+    // the parent's standard error for its logs.
+    const parent = await daemon('wg0');
+    expect((await parent.exited).code).toBe(0);
     const pid = Number((await readFile(pidFile, 'utf8')).trim());
     expect(pid).toBeGreaterThan(1);
+    expect(pid).not.toBe(parent.pid);
     await eventually(
       'the daemon applied its lease',
       async () => leased(await interfaceView(client)).v4.length === 1,
@@ -250,18 +264,10 @@ describe('wg-dynamic-client against wg-dynamic-server', () => {
       return gone && leased(await interfaceView(client)).v4.length === 0;
     });
 
-    // A failing start: the parent reports the child's failure.
-    const failed = await client.exec(process.execPath, [
-      CLIENT_BIN,
-      '--daemon',
-      '--pid-file',
-      pidFile,
-      '--state-dir',
-      clientState.path,
-      'nope0',
-    ]);
-    expect(failed.code).toBe(1);
-    expect(failed.stderr).toContain('nope0');
+    // A start that fails: the parent reports the child's failure and status.
+    const failed = await daemon('nope0');
+    expect((await failed.exited).code).toBe(1);
+    expect(failed.stderrLines.join('\n')).toContain('no WireGuard interface named nope0');
   });
 
   it('refuses to start on an interface with two link-local addresses, naming the fix', async () => {
@@ -279,7 +285,7 @@ describe('wg-dynamic-client against wg-dynamic-server', () => {
 
   it('ends with status 0 when the interface is removed', async () => {
     const child = await start();
-    await waitForLogs(child, 'lease granted');
+    await waitForLogs(child, BOUND);
     await client.ip('link', 'del', 'wg0');
     expect(await child.exited).toEqual({ code: 0, signal: null });
     expect(logs(child, 'exiting')[0]?.reason).toBe('the interface was removed');
