@@ -14,6 +14,7 @@ import {
   NotWireGuardDeviceError,
   openWireGuard,
   SecretKey,
+  WireGuardError,
 } from '@wg-dynamic/wireguard';
 import {
   AttributeEncoder,
@@ -32,6 +33,7 @@ import {
   parseGenericPayload,
   parseMessages,
 } from '@wg-dynamic/wireguard/netlink';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeKernel, type FakePeer } from './support/fake-kernel.js';
 
@@ -236,6 +238,47 @@ describe(`real kernel replies (Linux ${fixture.kernel})`, () => {
       errnoName: 'EINVAL',
       extendedAck: undefined,
     });
+  });
+});
+
+describe('corrupted kernel replies (property)', () => {
+  it('end in a device or a WireGuardError, never another exception', async () => {
+    const datagrams = getDevice.datagrams.map(bytes);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(fc.nat(datagrams.length - 1), fc.nat(), fc.integer({ min: 0, max: 255 })),
+          { minLength: 1, maxLength: 4 },
+        ),
+        async (flips) => {
+          const corrupted = datagrams.map((d) => Uint8Array.from(d));
+          for (const [which, at, value] of flips) {
+            const target = corrupted[which] as Uint8Array;
+            target[at % target.length] = value;
+          }
+          const capture = {
+            ...getDevice,
+            datagrams: corrupted.map((d) => Buffer.from(d).toString('hex')),
+          };
+          const socket = new ReplaySocket(capture);
+          const wireguard = openWireGuard({
+            uapiDirectory: directory,
+            openNetlinkSocket: async () => socket,
+            // A flipped sequence number or NLMSG_DONE leaves the dump unfinished.
+            timeoutMs: 100,
+          });
+          try {
+            const device = await wireguard.device('wgfix0');
+            expect(device.peers.length).toBeLessThanOrEqual(3 + flips.length);
+          } catch (error) {
+            expect(error).toBeInstanceOf(WireGuardError);
+          } finally {
+            await wireguard.close();
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
 

@@ -10,6 +10,7 @@ import {
   type WireGuard,
   WireGuardError,
 } from '@wg-dynamic/wireguard';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeKernel } from './support/fake-kernel.js';
 import { presharedKeyOf, privateKeyOf, publicKeyOf } from './support/keys.js';
@@ -262,6 +263,31 @@ describe('userspace backend: broken or hostile answers', () => {
     const error = await wireguard.device('wg0').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WireGuardError);
     expect(error).toMatchObject({ code: 'MALFORMED_REPLY', device: 'wg0' });
+  });
+
+  it('any answer ends in a device or a WireGuardError (property)', async () => {
+    const line = fc.oneof(
+      fc.constantFrom(...getAnswer.split('\n')),
+      fc.string({ maxLength: 80 }),
+      fc.constantFrom('errno=0', 'errno=-22', '', 'public_key=', 'allowed_ip=::/0'),
+    );
+    let answer = '';
+    await serve(() => answer);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(line, { maxLength: 40 }),
+        fc.boolean(),
+        async (lines, terminated) => {
+          answer = lines.join('\n') + (terminated ? '\nerrno=0\n\n' : '');
+          try {
+            await wireguard.device('wg0');
+          } catch (error) {
+            expect(error).toBeInstanceOf(WireGuardError);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('skips keys it does not know (as forks add some)', async () => {
