@@ -22,6 +22,7 @@ const suites: Record<string, () => Promise<{ default: Suite }>> = {
   allocator: () => import('./allocator.js'),
   journal: () => import('./journal.js'),
   server: () => import('./server.js'),
+  device: () => import('./device.js'),
   client: () => import('./client.js'),
 };
 
