@@ -192,6 +192,24 @@ describe('lab command lines', () => {
     ]);
   });
 
+  it('sets up only the underlay of a node without WireGuard, on either backend', () => {
+    for (const backend of ['userspace', 'kernel'] as const) {
+      const barePlan = planLab(
+        {
+          nodes: { server: { linkLocal: 'fe80::/64' }, a: { wireguard: false } },
+          links: [['server', 'a']],
+        },
+        { random: (size) => new Uint8Array(size).fill(1), backend },
+      );
+      const bare = barePlan.nodes[1];
+      if (!bare) throw new Error('no node a');
+      const steps = nodeSetupSteps(barePlan, bare, '/k', () => 'P=');
+      expect(steps.wireguard).toEqual([]);
+      expect(describeSteps(steps.network).filter((c) => /wg0|wireguard/.test(c))).toEqual([]);
+      expect(describeSteps(steps.network)).toContain('ip link set dev v-server up');
+    }
+  });
+
   it('writes scripts a POSIX shell accepts', () => {
     const scripts = [
       setupScript(nodeSetupSteps(plan, server, '/k', () => 'P=').network),

@@ -142,6 +142,24 @@ describe('Lab', () => {
     }
   });
 
+  it('leaves a node without WireGuard bare, for a test to bring its own interface up there', async () => {
+    await using lab = await Lab.create({
+      nodes: { server: { linkLocal: 'fe80::/64' }, bare: { wireguard: false } },
+      links: [['server', 'bare']],
+    });
+    const bare = lab.node('bare');
+    expect(bare.wireguard).toBe(false);
+    const links = JSON.parse(await bare.ip('-j', 'link', 'show')) as Array<{ ifname: string }>;
+    expect(links.map((link) => link.ifname).sort()).toEqual(['lo', 'v-server']);
+    expect((await runCommand(['ip', 'netns', 'pids', bare.netns], { check: true })).stdout).toBe(
+      '',
+    );
+    // The server lists it; over the underlay the node answers.
+    expect(await lab.node('server').wg('show', 'wg0', 'peers')).toContain(bare.publicKey);
+    const far = bare.underlayAddress('server').toString();
+    expect((await lab.node('server').exec('ping', ['-c', '1', '-W', '5', far])).code).toBe(0);
+  });
+
   it('runs processes in a node, captures their lines, and stops them on destroy', async () => {
     const lab = await Lab.create(classicTopology({ clients: ['a'] }));
     let pids: number[] = [];

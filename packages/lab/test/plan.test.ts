@@ -179,6 +179,26 @@ describe('planLab', () => {
     expect(peerOf(result, 'server', 'b').allowedIps).toHaveLength(1);
   });
 
+  it('plans a node without WireGuard: its key facts for others, no peers or routes of its own', () => {
+    const result = plan({
+      nodes: { server: { linkLocal: 'fe80::/64' }, bare: { wireguard: false } },
+      links: [['server', 'bare']],
+    });
+    const bare = node(result, 'bare');
+    expect(bare.wireguard).toBe(false);
+    expect(node(result, 'server').wireguard).toBe(true);
+    expect(bare.peers).toEqual([]);
+    expect(bare.routes).toEqual([]);
+    expect(bare.underlay).toHaveLength(1);
+    // The server still lists it, with an endpoint over the link.
+    expect(peerOf(result, 'server', 'bare').allowedIps).toEqual([
+      IpPrefix.host(bare.linkLocal.address),
+    ]);
+    expect(peerOf(result, 'server', 'bare').endpoint?.address.toString()).toBe(
+      bare.underlay[0]?.ipv4.address.toString(),
+    );
+  });
+
   it('refuses inconsistent topologies, naming the field', () => {
     invalid({ nodes: {} }, /at least one node/);
     invalid({ nodes: { '1a': {} } }, /node name "1a"/);
@@ -198,6 +218,18 @@ describe('planLab', () => {
       /has host bits set; write 10\.0\.0\.0\/24/,
     );
     invalid({ nodes: { a: { listenPort: 70000 } } }, /nodes\.a\.listenPort/);
+    invalid(
+      { nodes: { a: { wireguard: false, routes: ['10.0.0.0/24'] } } },
+      /nodes\.a\.routes: "a" has no WireGuard interface/,
+    );
+    invalid(
+      { nodes: { a: { wireguard: false, addresses: ['10.0.0.1/32'] } } },
+      /nodes\.a\.addresses: "a" has no WireGuard interface/,
+    );
+    invalid(
+      { nodes: { a: { wireguard: false }, b: {} }, peers: [{ node: 'a', peer: 'b' }] },
+      /peers\[0\]\.node: "a" has no WireGuard interface .* to hold peers/,
+    );
     invalid({ nodes: { a: {} }, links: [['a', 'b']] }, /links\[0\]: there is no node "b"/);
     invalid({ nodes: { a: {} }, links: [['a', 'a']] }, /linked to itself/);
     invalid(

@@ -51,6 +51,11 @@ export class LabNode {
   readonly underlay: readonly LinkEnd[];
   readonly peers: readonly PeerPlan[];
   readonly listenPort: number;
+  /**
+   * False when the lab gave the node no WireGuard interface (`wireguard:
+   * false` in its spec): `interface` is then the name a test may create.
+   */
+  readonly wireguard: boolean;
   /** The directory that the node's processes see as /run/wireguard (reachable from outside too). */
   readonly uapiDirectory: string;
   readonly #context: NodeContext;
@@ -69,6 +74,7 @@ export class LabNode {
     this.underlay = plan.underlay;
     this.peers = plan.peers;
     this.listenPort = plan.listenPort;
+    this.wireguard = plan.wireguard;
     this.uapiDirectory = facts.uapiDirectory;
     this.#context = context;
   }

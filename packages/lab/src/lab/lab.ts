@@ -245,7 +245,9 @@ export class Lab implements AsyncDisposable {
           `${this.stateDirectory}/${node.name}/private.key`,
           publicKeyOf,
         );
-        if (plan.backend === 'kernel') {
+        if (!node.wireguard) {
+          await this.#runSetup(labNode, steps.network);
+        } else if (plan.backend === 'kernel') {
           await this.#runSetup(labNode, [...steps.network, ...steps.wireguard]);
         } else {
           // wireguard-go starts while the underlay is set up.

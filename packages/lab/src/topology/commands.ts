@@ -74,7 +74,8 @@ export const FORWARDING_COMMAND: readonly string[] = [
  * A node's set-up in two parts: `network` (forwarding, loopback, its veth
  * ends, and for the kernel backend the WireGuard interface itself) can run
  * as soon as the namespaces exist; `wireguard` (wg set, then the interface's
- * addresses, up, routes) once the interface exists.
+ * addresses, up, routes) once the interface exists. A node without WireGuard
+ * (`wireguard: false`) gets the network part only.
  */
 export function nodeSetupSteps(
   plan: LabPlan,
@@ -90,10 +91,13 @@ export function nodeSetupSteps(
     batch: {
       commands: [
         ...underlay.commands,
-        ...(plan.backend === 'kernel' ? kernelInterfaceBatch(plan, node).commands : []),
+        ...(plan.backend === 'kernel' && node.wireguard
+          ? kernelInterfaceBatch(plan, node).commands
+          : []),
       ],
     },
   });
+  if (!node.wireguard) return { network, wireguard: [] };
   const wireguard: SetupStep[] = [
     { kind: 'command', argv: wgSetCommand(plan, node, privateKeyFile, publicKeyOf) },
     { kind: 'ip', batch: { commands: interfaceBatch(plan, node).commands } },

@@ -37,6 +37,8 @@ export interface NodePlan {
   readonly routes: readonly IpPrefix[];
   readonly forwarding: boolean;
   readonly listenPort: number;
+  /** False: the lab gives the node no WireGuard interface (see `LabNodeSpec.wireguard`). */
+  readonly wireguard: boolean;
   /** This node's ends of its links. */
   readonly underlay: readonly LinkEnd[];
   readonly peers: readonly PeerPlan[];
@@ -181,8 +183,19 @@ export function planLab(spec: LabSpec, options: PlanOptions): LabPlan {
   // Node facts that peers refer to.
   const listenPorts = new Map<string, number>();
   const addresses = new Map<string, IpPrefix[]>();
+  const withoutWireGuard = new Set<string>();
   for (const name of names) {
     const node = spec.nodes[name] ?? {};
+    if (node.wireguard === false) {
+      withoutWireGuard.add(name);
+      for (const field of ['addresses', 'routes'] as const) {
+        if ((node[field] ?? []).length > 0) {
+          throw invalid(
+            `nodes.${name}.${field}: "${name}" has no WireGuard interface (wireguard: false) to put them on`,
+          );
+        }
+      }
+    }
     const port = node.listenPort ?? DEFAULT_LISTEN_PORT;
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw invalid(`nodes.${name}.listenPort: ${port} is not a UDP port (1-65535)`);
@@ -194,13 +207,15 @@ export function planLab(spec: LabSpec, options: PlanOptions): LabPlan {
     );
   }
 
-  // Peer entries: given, or both directions of every link.
+  // Peer entries: given, or both directions of every link (from nodes that have an interface).
   const peerSpecs: readonly LabPeerSpec[] =
     spec.peers ??
-    links.flatMap((link) => [
-      { node: link.ends[0].node, peer: link.ends[1].node },
-      { node: link.ends[1].node, peer: link.ends[0].node },
-    ]);
+    links
+      .flatMap((link) => [
+        { node: link.ends[0].node, peer: link.ends[1].node },
+        { node: link.ends[1].node, peer: link.ends[0].node },
+      ])
+      .filter((entry) => !withoutWireGuard.has(entry.node));
   const peers = new Map<string, PeerPlan[]>(names.map((name) => [name, []]));
   const seenPeers = new Set<string>();
   for (const [index, peerSpec] of peerSpecs.entries()) {
@@ -209,6 +224,11 @@ export function planLab(spec: LabSpec, options: PlanOptions): LabPlan {
     requireNode(peerSpec.peer, `${where}.peer`);
     if (peerSpec.node === peerSpec.peer)
       throw invalid(`${where}: "${peerSpec.node}" cannot be its own peer`);
+    if (withoutWireGuard.has(peerSpec.node)) {
+      throw invalid(
+        `${where}.node: "${peerSpec.node}" has no WireGuard interface (wireguard: false) to hold peers`,
+      );
+    }
     const key = `${peerSpec.node}\0${peerSpec.peer}`;
     if (seenPeers.has(key))
       throw invalid(`${where}: "${peerSpec.node}" has "${peerSpec.peer}" as peer twice`);
@@ -291,6 +311,7 @@ export function planLab(spec: LabSpec, options: PlanOptions): LabPlan {
       routes,
       forwarding: node.forwarding ?? false,
       listenPort: listenPorts.get(name) as number,
+      wireguard: !withoutWireGuard.has(name),
       underlay: links.flatMap((link) => link.ends.filter((end) => end.node === name)),
       peers: peers.get(name) ?? [],
     };

@@ -47,6 +47,14 @@ export interface LabNodeSpec {
   readonly forwarding?: boolean;
   /** Default 51820. */
   readonly listenPort?: number;
+  /**
+   * Give the node a WireGuard interface (default true). With false the node
+   * has only loopback and its veth ends: no interface, no wireguard-go, no
+   * peers of its own; its key pair, link-local address and listen port are
+   * still planned, so that other nodes can list it as a peer and a test can
+   * bring an interface up there itself (with wg-quick, say).
+   */
+  readonly wireguard?: boolean;
 }
 
 export interface LabPeerSpec {
