@@ -182,7 +182,16 @@ describe('ClientMachine: refusals and failures change nothing', () => {
     h.start();
     h.answer(both(h));
     h.untilSend();
-    h.answer('errno=3\nerrmsg=Chosen IP(s) unavailable\n\n');
+    const actions = h.answer('errno=3\nerrmsg=Chosen IP(s) unavailable\n\n');
+    expect(actions).toContainEqual(
+      expect.objectContaining({
+        type: 'log',
+        message: 'backing off',
+        fields: expect.objectContaining({
+          reason: 'no address was granted (Chosen IP(s) unavailable)',
+        }),
+      }),
+    );
     expect(lastApply(h).addresses).toEqual([]);
     expect(h.machine.lease).toBeUndefined();
     expect(h.dueIn('expire')).toBeUndefined();

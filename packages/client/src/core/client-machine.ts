@@ -277,7 +277,8 @@ export class ClientMachine {
         }),
       );
     }
-    const why = verdict.errmsg === undefined ? 'not granted' : `not granted (${verdict.errmsg})`;
+    const errmsg = verdict.errmsg === undefined ? '' : ` (${verdict.errmsg})`;
+    const why = `not granted${errmsg}`;
     if (grant.addresses[4] === undefined && grant.addresses[6] === undefined) {
       if (this.#lease !== undefined) {
         actions.push(
@@ -288,7 +289,7 @@ export class ClientMachine {
         this.#lease = undefined;
         actions.push(this.#cancel('expire'), this.#apply(NOTHING));
       }
-      actions.push(...this.#failure(`no address was ${why}`));
+      actions.push(...this.#failure(`no address was granted${errmsg}`));
       return actions;
     }
 
