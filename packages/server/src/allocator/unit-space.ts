@@ -1,4 +1,5 @@
-import { addressBits, IpAddress, type IpFamily, IpPrefix } from '@wg-dynamic/ip';
+import { addressBits, type IpFamily, IpPrefix } from '@wg-dynamic/ip';
+import { addressFromBigInt, addressToBigInt } from './address-integer.js';
 
 /** A run of allocatable units, [first, first + count), and where it starts on the position line. */
 interface Segment {
@@ -23,6 +24,8 @@ export class UnitSpace {
   readonly capacity: bigint;
   private readonly segments: readonly Segment[];
   private readonly shift: bigint;
+  /** The bits below a unit: zero in a unit-length prefix that is its own network. */
+  private readonly unitMask: bigint;
 
   constructor(
     family: IpFamily,
@@ -36,6 +39,7 @@ export class UnitSpace {
     this.family = family;
     this.unitLength = unitLength;
     this.shift = BigInt(addressBits[family] - unitLength);
+    this.unitMask = (1n << this.shift) - 1n;
 
     // Units are [first, last] ranges in unit numbers (address >> shift).
     const poolRanges = pools
@@ -71,10 +75,10 @@ export class UnitSpace {
 
   /** The position of a unit-length prefix, or undefined when it is not allocatable here. */
   positionOf(prefix: IpPrefix): bigint | undefined {
-    if (prefix.family !== this.family || prefix.length !== this.unitLength || !prefix.isNetwork()) {
-      return undefined;
-    }
-    const unit = prefix.address.toBigInt() >> this.shift;
+    if (prefix.family !== this.family || prefix.length !== this.unitLength) return undefined;
+    const value = addressToBigInt(prefix.address);
+    if ((value & this.unitMask) !== 0n) return undefined; // host bits set: not a unit
+    const unit = value >> this.shift;
     const segment = this.segmentHolding(unit);
     return segment ? segment.position + (unit - segment.first) : undefined;
   }
@@ -93,7 +97,7 @@ export class UnitSpace {
     }
     const segment = this.segments[low] as Segment;
     const unit = segment.first + (position - segment.position);
-    return new IpPrefix(IpAddress.fromBigInt(this.family, unit << this.shift), this.unitLength);
+    return new IpPrefix(addressFromBigInt(this.family, unit << this.shift), this.unitLength);
   }
 
   /** Allocatable units inside `prefix` and, within those, the positions they occupy: [from, to). */
@@ -125,7 +129,9 @@ export class UnitSpace {
 
   /** The units a prefix touches: for a prefix shorter than a unit, the units inside it; else its one unit. */
   private unitRange(prefix: IpPrefix): [bigint, bigint] {
-    return [prefix.first().toBigInt() >> this.shift, prefix.last().toBigInt() >> this.shift];
+    const hostMask = (1n << BigInt(addressBits[prefix.family] - prefix.length)) - 1n;
+    const first = addressToBigInt(prefix.address) & ~hostMask;
+    return [first >> this.shift, (first | hostMask) >> this.shift];
   }
 }
 
