@@ -93,6 +93,7 @@ export class ClientRuntime {
   readonly #closing = new Set<Promise<void>>();
   #resolveExit: (code: number) => void = () => {};
   #running = false;
+  #appliedOnce = false;
   #draining = false;
   #finished = false;
   #index = 0;
@@ -187,15 +188,36 @@ export class ClientRuntime {
 
   async #check(): Promise<{ up: boolean; needsServerRoute: boolean }> {
     const name = this.#name;
-    let peers: ReadonlyArray<{ allowedIps: readonly IpPrefix[] }>;
+    // The WireGuard socket and rtnetlink answer independently: ask both at once.
+    const [device, facts] = await Promise.allSettled([
+      this.#wireguard.device(name),
+      this.#linkFacts(name),
+    ]);
+    if (device.status === 'rejected') throw describeDeviceError(name, device.reason);
+    if (facts.status === 'rejected') throw facts.reason;
+    const peers: ReadonlyArray<{ allowedIps: readonly IpPrefix[] }> = device.value.peers;
+    const { link, addresses, routes } = facts.value;
+    this.#index = link.index;
+    const verdict = checkInterface({
+      name,
+      ipv6Addresses: addresses.map((a) => a.prefix),
+      ipv6Routes: routes.map((r) => r.destination),
+      peers,
+    });
+    this.#linkLocal = verdict.linkLocal;
+    this.#checkedLinkLocal = verdict.linkLocal;
+    return { up: link.up, needsServerRoute: verdict.needsServerRoute };
+  }
+
+  /** The link, its IPv6 addresses and its IPv6 routes; StartupCheckError or FatalError. */
+  async #linkFacts(name: string) {
     try {
-      peers = (await this.#wireguard.device(name)).peers;
-    } catch (error) {
-      throw describeDeviceError(name, error);
-    }
-    let link: Awaited<ReturnType<Rtnetlink['getLink']>>;
-    try {
-      link = await this.#rtnetlink.getLink(name);
+      const link = await this.#rtnetlink.getLink(name);
+      const [addresses, routes] = await Promise.all([
+        this.#rtnetlink.listAddresses({ index: link.index, family: 6 }),
+        this.#rtnetlink.listRoutes({ index: link.index, family: 6 }),
+      ]);
+      return { link, addresses, routes };
     } catch (error) {
       if (error instanceof RtnetlinkError && error.code === 'ENODEV') {
         throw new StartupCheckError(
@@ -206,22 +228,6 @@ export class ClientRuntime {
       }
       throw rtnetlinkFatal(error);
     }
-    this.#index = link.index;
-    const [addresses, routes] = await Promise.all([
-      this.#rtnetlink.listAddresses({ index: link.index, family: 6 }),
-      this.#rtnetlink.listRoutes({ index: link.index, family: 6 }),
-    ]).catch((error: unknown) => {
-      throw rtnetlinkFatal(error);
-    });
-    const verdict = checkInterface({
-      name,
-      ipv6Addresses: addresses.map((a) => a.prefix),
-      ipv6Routes: routes.map((r) => r.destination),
-      peers,
-    });
-    this.#linkLocal = verdict.linkLocal;
-    this.#checkedLinkLocal = verdict.linkLocal;
-    return { up: link.up, needsServerRoute: verdict.needsServerRoute };
   }
 
   /**
@@ -428,7 +434,9 @@ export class ClientRuntime {
     let record = plan.record;
     // What is about to be added is recorded first: a client killed midway
     // still knows, at its next start, that it is its own.
-    await this.#store.save({ ...this.#store.state, memory, added: recordIntent(plan) });
+    if (plan.steps.some((step) => step.kind === 'add-address' || step.kind === 'add-route')) {
+      await this.#store.save({ ...this.#store.state, memory, added: recordIntent(plan) });
+    }
     try {
       for (const step of plan.steps) {
         if (await this.#step(step)) record = recordAfter(record, step);
@@ -438,14 +446,20 @@ export class ClientRuntime {
     }
     if (plan.steps.length === 0) return;
     const empty = desired.addresses.length === 0 && desired.routes.length === 0;
-    this.#logger.info(
-      {
-        interface: this.#name,
-        addresses: desired.addresses.map(String),
-        routes: desired.routes.map(String),
-      },
-      empty ? 'lease removed from the interface' : 'lease applied',
-    );
+    const fields: Record<string, unknown> = {
+      interface: this.#name,
+      addresses: desired.addresses.map(String),
+      routes: desired.routes.map(String),
+    };
+    if (!empty && !this.#appliedOnce) {
+      // The first lease of this run: how long after the process started,
+      // and how much processor time that took.
+      this.#appliedOnce = true;
+      const cpu = process.cpuUsage();
+      fields.startupMs = Math.round(performance.now());
+      fields.startupCpuMs = Math.round((cpu.user + cpu.system) / 1000);
+    }
+    this.#logger.info(fields, empty ? 'lease removed from the interface' : 'lease applied');
   }
 
   /** One change; true when it is done (or was already), false when it turned out not to be ours. */

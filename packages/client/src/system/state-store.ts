@@ -33,6 +33,7 @@ export class StateStore {
   readonly #interfaceName: string;
   #state: ClientState = EMPTY_STATE;
   #queue: Promise<void> = Promise.resolve();
+  #directoryMade = false;
 
   constructor(path: string, interfaceName: string) {
     this.path = path;
@@ -69,7 +70,19 @@ export class StateStore {
   save(state: ClientState): Promise<void> {
     this.#state = state;
     const text = encodeState(this.#interfaceName, state);
-    const write = this.#queue.then(() => writeAtomically(this.path, text));
+    const write = this.#queue.then(async () => {
+      const makeDirectory = () => mkdir(dirname(this.path), { recursive: true, mode: 0o755 });
+      if (!this.#directoryMade) await makeDirectory();
+      this.#directoryMade = true;
+      try {
+        await writeAtomically(this.path, text);
+      } catch (error) {
+        // Someone removed the directory since: make it again, once.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        await makeDirectory();
+        await writeAtomically(this.path, text);
+      }
+    });
     this.#queue = write.catch(() => {});
     return write;
   }
@@ -77,7 +90,6 @@ export class StateStore {
 
 async function writeAtomically(path: string, text: string): Promise<void> {
   const directory = dirname(path);
-  await mkdir(directory, { recursive: true, mode: 0o755 });
   const temporary = `${path}.tmp-${process.pid}`;
   const file = await open(temporary, 'w', 0o644);
   try {
