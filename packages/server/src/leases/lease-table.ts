@@ -356,26 +356,27 @@ export class LeaseTable {
   restore(records: Iterable<LeaseRecord>, view: DeviceView): Effects & { report: RestoreReport } {
     const nowWall = this.clock.wallSeconds();
     const nowMono = this.clock.monotonicMs();
-    // The journal's last word per peer and slot, and every prefix it ever named per peer.
-    const journaled = new Map<string, Lease>();
-    const known = new Map<PeerId, Set<string>>();
+    // The journal's last word per peer and slot. (What else it named is read
+    // again below, and only for the rare address that might be adopted.)
+    const journaled = new Map<PeerId, Partial<Record<Slot, Lease>>>();
     for (const record of records) {
-      const names = known.get(record.peer) ?? new Set<string>();
-      known.set(record.peer, names);
-      names.add(record.prefix.toString());
       const slot = addressSlot(record.prefix.family);
-      const key = expiryKey(record.peer, slot);
+      let slots = journaled.get(record.peer);
       if (record.type === 'grant') {
-        journaled.set(key, {
+        if (!slots) {
+          slots = {};
+          journaled.set(record.peer, slots);
+        }
+        slots[slot] = {
           peer: record.peer,
           slot,
           prefix: record.prefix,
           start: record.start,
           duration: record.duration,
           expiresAt: nowMono + (record.start + record.duration - nowWall) * 1000,
-        });
-      } else if (journaled.get(key)?.prefix.equals(record.prefix)) {
-        journaled.delete(key);
+        };
+      } else if (slots?.[slot]?.prefix.equals(record.prefix)) {
+        delete slots[slot];
       }
     }
 
@@ -397,41 +398,59 @@ export class LeaseTable {
       reapplied: 0,
     };
     // One holder per prefix: the latest grant wins, should a damaged journal name two.
-    const holders = new Map<string, Lease>();
-    for (const lease of journaled.values()) {
-      if (!view.peers.has(lease.peer)) {
-        report.peerRemoved++;
-        remove(lease, 'peer-removed');
-        continue;
+    const holders = new Map<string | number, Lease>();
+    for (const slots of journaled.values()) {
+      for (const lease of [slots.ipv4, slots.ipv6]) {
+        if (!lease) continue;
+        if (!view.peers.has(lease.peer)) {
+          report.peerRemoved++;
+          remove(lease, 'peer-removed');
+          continue;
+        }
+        if (lease.expiresAt <= nowMono) {
+          report.expired++;
+          remove(lease, 'expired');
+          continue;
+        }
+        const key = prefixKey(lease.prefix);
+        const other = holders.get(key);
+        if (other) {
+          report.revoked++;
+          remove(other, 'revoked');
+          this.deleteLease(this.stateOf(other.peer), other);
+        }
+        holders.set(key, lease);
+        this.setLease(this.stateOf(lease.peer), lease);
       }
-      if (lease.expiresAt <= nowMono) {
-        report.expired++;
-        remove(lease, 'expired');
-        continue;
-      }
-      const name = lease.prefix.toString();
-      const other = holders.get(name);
-      if (other) {
-        report.revoked++;
-        remove(other, 'revoked');
-        this.deleteLease(this.stateOf(other.peer), other);
-      }
-      holders.set(name, lease);
-      this.setLease(this.stateOf(lease.peer), lease);
     }
+    journaled.clear();
 
-    // Adopt in-pool host addresses that only the device knows, as the reference does.
+    // Adopt in-pool host addresses that only the device knows, as the reference does:
+    // an address is a candidate when its peer holds nothing of its family (the usual
+    // allowed-ips, the link-local /128 and the leases, are never candidates), nobody
+    // holds it, and it is a host inside a pool but outside the fixed exclusions (the
+    // reserved ranges, link-local included). A candidate the journal ever named for
+    // that peer was released, not lost: it is not adopted.
     this.view = view;
     const fixed = { 4: this.fixedExclusions(4), 6: this.fixedExclusions(6) };
-    const adoptable = (prefix: IpPrefix) =>
-      prefix.isHost() &&
-      this.pools.some((pool) => pool.contains(prefix.address)) &&
-      !fixed[prefix.family].some((x) => x.overlaps(prefix));
+    const candidates: { peer: PeerId; prefix: IpPrefix }[] = [];
     for (const [peer, allowedIps] of view.peers) {
+      const held = this.peers.get(peer)?.leases;
       for (const prefix of allowedIps) {
+        if (held?.has(addressSlot(prefix.family)) || !prefix.isHost()) continue;
+        if (prefix.address.isLinkLocal() || holders.has(prefixKey(prefix))) continue;
+        if (!this.pools.some((pool) => pool.contains(prefix.address))) continue;
+        if (fixed[prefix.family].some((x) => x.overlaps(prefix))) continue;
+        candidates.push({ peer, prefix });
+      }
+    }
+    if (candidates.length > 0) {
+      const named = new Set<string>();
+      for (const record of records) named.add(`${record.peer} ${record.prefix}`);
+      for (const { peer, prefix } of candidates) {
         const slot = addressSlot(prefix.family);
-        const name = prefix.toString();
-        if (!adoptable(prefix) || holders.has(name) || known.get(peer)?.has(name)) continue;
+        const key = prefixKey(prefix);
+        if (holders.has(key) || named.has(`${peer} ${prefix}`)) continue;
         const state = this.stateOf(peer);
         if (state.leases.has(slot)) continue;
         const lease: Lease = {
@@ -443,11 +462,12 @@ export class LeaseTable {
           expiresAt: nowMono + this.leaseTime * 1000,
         };
         this.setLease(state, lease);
-        holders.set(name, lease);
+        holders.set(key, lease);
         out.push(grantRecord(lease));
         report.adopted++;
       }
     }
+    holders.clear();
 
     const reconfigured = this.reconfigure();
     report.revoked += reconfigured.records.length;
@@ -455,12 +475,12 @@ export class LeaseTable {
 
     const changes: AllowedIpsChange[] = [];
     for (const [peer, state] of this.peers) {
-      const allowedIps = new Set((view.peers.get(peer) ?? []).map(String));
+      const allowedIps = view.peers.get(peer) ?? [];
       const add: IpPrefix[] = [];
       for (const lease of state.leases.values()) {
         report.restored++;
         this.expiries.schedule(expiryKey(peer, lease.slot), lease.expiresAt);
-        if (!allowedIps.has(lease.prefix.toString())) add.push(lease.prefix);
+        if (!allowedIps.some((prefix) => prefix.equals(lease.prefix))) add.push(lease.prefix);
       }
       report.reapplied += add.length;
       const gone = removals.get(peer) ?? [];
@@ -620,6 +640,15 @@ function grantRecord(lease: Lease): LeaseRecord {
 
 function releaseRecord(lease: Lease, reason: ReleaseReason): LeaseRecord {
   return { type: 'release', peer: lease.peer, prefix: lease.prefix, reason };
+}
+
+/** A cheap Map key for a prefix: its IPv4 host address as a number, else its bytes and length as text. */
+function prefixKey(prefix: IpPrefix): string | number {
+  const b = prefix.address.bytes;
+  if (prefix.family === 4 && prefix.length === 32) {
+    return (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
+  }
+  return String.fromCharCode(prefix.length, ...b);
 }
 
 const expiryKey = (peer: PeerId, slot: Slot) => `${slot}/${peer}`;
