@@ -3,9 +3,9 @@
  * leased addresses being on the interface (tunnel already up, the real
  * wg-dynamic-server at the other end), and its resident memory once running.
  * It needs real WireGuard and network namespaces, so it runs only inside a
- * lab sandbox:
+ * lab sandbox (`npm run bench -- client` as root starts one):
  *
- *   packages/lab/bin/lab-sandbox node bench/dist/run.js client
+ *   npm run bench -- client
  *
  * Two clocks: from the bench's spawn (which includes `ip netns exec` and a
  * shell, as a service manager's start would include its own overhead), and
@@ -19,7 +19,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isInSandbox, Lab, type LabNode } from '@wg-dynamic/lab';
 import { percentile } from './lib/measure.js';
-import type { Figure } from './lib/report.js';
+import { type Figure, notRun } from './lib/report.js';
 
 const CLIENT_BIN = fileURLToPath(
   new URL('../../packages/client/dist/bin/wg-dynamic-client.js', import.meta.url),
@@ -64,15 +64,10 @@ async function bareNodeStart(node: LabNode): Promise<{ wall: number; cpu: number
 export default async function client(): Promise<Figure[]> {
   const suite = 'client';
   if (!isInSandbox()) {
-    return [
-      {
-        suite,
-        name: 'start to applied',
-        value: Number.NaN,
-        unit: 'ms',
-        note: 'not run: needs real WireGuard; run `packages/lab/bin/lab-sandbox node bench/dist/run.js client` as root',
-      },
-    ];
+    return notRun(
+      suite,
+      'needs real WireGuard and network namespaces: run `npm run bench -- client` as root (it runs itself in a lab sandbox)',
+    );
   }
   const lab = await Lab.create({
     nodes: {
