@@ -53,11 +53,16 @@ function duration(seconds: number): string {
   return parts.slice(0, 2).join(', ');
 }
 
+/** A count as a person reads it: exact up to a trillion, then with three figures (1.84e19). */
+function count(decimal: string): string {
+  return decimal.length <= 12 ? decimal : Number(decimal).toPrecision(3);
+}
+
 /** The status as a person reads it, in the manner of `wg show`. */
 export function formatStatus(status: ServerStatus): string {
   const lines = [`interface: ${status.interface}`, `  lease time: ${duration(status.leaseTime)}`];
   for (const pool of status.pools) {
-    lines.push(`  pool: ${pool.pool} (${pool.leased} of ${pool.capacity} leased)`);
+    lines.push(`  pool: ${pool.pool} (${pool.leased} of ${count(pool.capacity)} leased)`);
   }
   if (status.pools.length === 0) lines.push('  pools: none (every request gets errno 3)');
   if (status.routes.length > 0) lines.push(`  pushed routes: ${status.routes.join(', ')}`);
