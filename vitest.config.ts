@@ -26,6 +26,10 @@ export default defineConfig({
   resolve: { conditions: sourceConditions },
   ssr: { resolve: { conditions: sourceConditions } },
   test: {
+    // A timeout only catches a hang. Tests never measure time, and this machine is
+    // small and shared: property tests can take seconds when it is busy.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
     projects: [
       ...packages.map(unit),
       {
