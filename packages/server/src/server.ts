@@ -66,7 +66,9 @@ export class WgDynamicServer {
   readonly listener: Listener;
   readonly stopped: Promise<string>;
   private readonly config: ServerConfig;
-  private readonly deps: ServerDeps;
+  private readonly deps: Omit<ServerDeps, 'records'>;
+  /** The journal's records until they are restored (then dropped: they hold the journal's bytes). */
+  private records: Iterable<LeaseRecord> | undefined;
   private stopWatching: () => void = () => {};
   private refreshTimer: NodeJS.Timeout | undefined;
   private signalStopped: (reason: string) => void = () => {};
@@ -74,7 +76,9 @@ export class WgDynamicServer {
 
   private constructor(config: ServerConfig, deps: ServerDeps, observer: ServerObserver) {
     this.config = config;
-    this.deps = deps;
+    const { records, ...rest } = deps;
+    this.deps = rest;
+    this.records = records;
     this.table = new LeaseTable({
       leaseTime: config.leaseTime,
       clock: deps.clock,
@@ -131,7 +135,8 @@ export class WgDynamicServer {
     const { logger } = this.deps;
     await this.updatePools();
     const view = await this.view.refresh();
-    const restored = this.table.restore(this.deps.records, view);
+    const restored = this.table.restore(this.records ?? [], view);
+    this.records = undefined;
     logger.info(restored.report, 'leases restored from the journal and the interface');
     await this.service.applyEffects(restored, 'restart');
     this.view.onRefresh = (fresh) =>

@@ -103,6 +103,7 @@ interface PeerState {
 }
 
 const FAMILIES = [4, 6] as const;
+const NO_PREFIXES: readonly IpPrefix[] = Object.freeze([]);
 
 /**
  * The server's lease state: which peer holds which address until when. Pure:
@@ -327,16 +328,17 @@ export class LeaseTable {
       records.push(...effects.records);
     }
     const reconfigured = this.reconfigure();
-    changes.push(...reconfigured.changes, ...this.missingFromDevice());
+    changes.push(...reconfigured.changes, ...this.missingFromDevice(view));
+    this.view = this.staticView(view);
     return { records: [...records, ...reconfigured.records], changes };
   }
 
-  /** Leases absent from their peer's allowed-ips in the current view: to be written again. */
-  private missingFromDevice(): AllowedIpsChange[] {
+  /** Leases absent from their peer's allowed-ips in `view`: to be written again. */
+  private missingFromDevice(view: DeviceView): AllowedIpsChange[] {
     const changes: AllowedIpsChange[] = [];
     for (const [peer, state] of this.peers) {
       if (state.busy) continue;
-      const allowedIps = this.view.peers.get(peer) ?? [];
+      const allowedIps = view.peers.get(peer) ?? [];
       const add = [...state.leases.values()]
         .map((lease) => lease.prefix)
         .filter((prefix) => !allowedIps.some((a) => a.equals(prefix)));
@@ -490,6 +492,7 @@ export class LeaseTable {
     for (const [peer, gone] of removals) changes.push({ peer, add: [], remove: gone });
     changes.push(...reconfigured.changes);
     report.restored -= report.adopted;
+    this.view = this.staticView(view);
     return { records: out, changes, report };
   }
 
@@ -528,6 +531,29 @@ export class LeaseTable {
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  /**
+   * What the table keeps of a device view once it has acted on it: every
+   * peer, and of its allowed-ips only those that matter later, the ones that
+   * are neither link-local nor its lease (an operator's entries). A server
+   * with a hundred thousand peers would otherwise keep three prefixes per
+   * peer (~800 bytes) it never reads again; most peers keep none.
+   */
+  private staticView(view: DeviceView): DeviceView {
+    const peers = new Map<PeerId, readonly IpPrefix[]>();
+    for (const [peer, allowedIps] of view.peers) {
+      const leases = this.peers.get(peer)?.leases;
+      let kept: IpPrefix[] | undefined;
+      for (const prefix of allowedIps) {
+        if (prefix.address.isLinkLocal()) continue;
+        if (leases?.get(addressSlot(prefix.family))?.prefix.equals(prefix)) continue;
+        kept ??= [];
+        kept.push(prefix);
+      }
+      peers.set(peer, kept ?? NO_PREFIXES);
+    }
+    return { ownAddresses: view.ownAddresses, peers };
+  }
 
   private claim(peer: PeerId): PeerState {
     if (!this.view.peers.has(peer)) throw new Error(`peer ${peer} is not on the interface`);

@@ -21,7 +21,6 @@ export class InterfaceView {
   private readonly source: ViewSource;
   private readonly missRefreshMs: number;
   private readonly now: () => number;
-  private current: DeviceView = { ownAddresses: [], peers: new Map() };
   private owners = new Map<string, PeerId>();
   private inFlight: Promise<DeviceView> | undefined;
   private lastRefresh = Number.NEGATIVE_INFINITY;
@@ -32,10 +31,6 @@ export class InterfaceView {
     this.source = source;
     this.missRefreshMs = options.missRefreshMs ?? 1000;
     this.now = options.now ?? (() => performance.now());
-  }
-
-  get view(): DeviceView {
-    return this.current;
   }
 
   /** Reads the device and the interface's addresses again. */
@@ -80,10 +75,12 @@ export class InterfaceView {
         }
       }
     }
-    this.current = { ownAddresses, peers };
+    // Not kept: what the lease table needs of it, it keeps (a copy of every
+    // peer's allowed-ips costs hundreds of bytes a peer).
+    const view: DeviceView = { ownAddresses, peers };
     this.owners = owners;
-    await this.onRefresh(this.current);
-    return this.current;
+    await this.onRefresh(view);
+    return view;
   }
 }
 
