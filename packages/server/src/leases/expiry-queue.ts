@@ -4,21 +4,26 @@
  * are O(log n) amortized; a renewal just schedules again. Stale entries
  * never outnumber live ones by much: past twice the live count plus a
  * margin, the heap is rebuilt from the live entries.
+ *
+ * The heap is two parallel arrays, times (unboxed doubles) and keys, rather
+ * than an object per entry: a server may hold a million of them.
  */
 export class ExpiryQueue<K> {
-  private readonly heap: { at: number; key: K }[] = [];
+  private readonly times: number[] = [];
+  private readonly keys: K[] = [];
   private readonly current = new Map<K, number>();
 
   schedule(key: K, at: number): void {
     this.current.set(key, at);
-    this.heap.push({ at, key });
-    this.up(this.heap.length - 1);
-    if (this.heap.length > 2 * this.current.size + 1024) this.rebuild();
+    this.times.push(at);
+    this.keys.push(key);
+    this.up(this.times.length - 1);
+    if (this.times.length > 2 * this.current.size + 1024) this.rebuild();
   }
 
   /** Entries held, stale ones included (for tests of the bound). */
   get heapSize(): number {
-    return this.heap.length;
+    return this.times.length;
   }
 
   cancel(key: K): void {
@@ -28,19 +33,20 @@ export class ExpiryQueue<K> {
   /** The earliest time still scheduled, if any. */
   next(): number | undefined {
     this.dropStale();
-    return this.heap[0]?.at;
+    return this.times[0];
   }
 
   /** Removes and returns every key due at or before `now`, earliest first. */
   due(now: number): K[] {
-    const keys: K[] = [];
+    const due: K[] = [];
     for (;;) {
       this.dropStale();
-      const top = this.heap[0];
-      if (!top || top.at > now) return keys;
+      const at = this.times[0];
+      if (at === undefined || at > now) return due;
+      const key = this.keys[0] as K;
       this.pop();
-      this.current.delete(top.key);
-      keys.push(top.key);
+      this.current.delete(key);
+      due.push(key);
     }
   }
 
@@ -49,52 +55,65 @@ export class ExpiryQueue<K> {
   }
 
   private rebuild(): void {
-    this.heap.length = 0;
-    for (const [key, at] of this.current) this.heap.push({ at, key });
-    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.down(i);
+    this.times.length = 0;
+    this.keys.length = 0;
+    for (const [key, at] of this.current) {
+      this.times.push(at);
+      this.keys.push(key);
+    }
+    for (let i = (this.times.length >> 1) - 1; i >= 0; i--) this.down(i);
   }
 
   private dropStale(): void {
-    for (let top = this.heap[0]; top && this.current.get(top.key) !== top.at; top = this.heap[0]) {
+    while (this.times.length > 0 && this.current.get(this.keys[0] as K) !== this.times[0]) {
       this.pop();
     }
   }
 
   private pop(): void {
-    const last = this.heap.pop();
-    if (last && this.heap.length > 0) {
-      this.heap[0] = last;
+    const at = this.times.pop() as number;
+    const key = this.keys.pop() as K;
+    if (this.times.length > 0) {
+      this.times[0] = at;
+      this.keys[0] = key;
       this.down(0);
     }
   }
 
   private up(index: number): void {
-    const heap = this.heap;
-    const item = heap[index] as { at: number; key: K };
+    const { times, keys } = this;
+    const at = times[index] as number;
+    const key = keys[index] as K;
     while (index > 0) {
       const parent = (index - 1) >> 1;
-      const above = heap[parent] as { at: number; key: K };
-      if (above.at <= item.at) break;
-      heap[index] = above;
+      const above = times[parent] as number;
+      if (above <= at) break;
+      times[index] = above;
+      keys[index] = keys[parent] as K;
       index = parent;
     }
-    heap[index] = item;
+    times[index] = at;
+    keys[index] = key;
   }
 
   private down(index: number): void {
-    const heap = this.heap;
-    const item = heap[index] as { at: number; key: K };
+    const { times, keys } = this;
+    const at = times[index] as number;
+    const key = keys[index] as K;
+    const length = times.length;
     for (;;) {
       const left = 2 * index + 1;
-      if (left >= heap.length) break;
+      if (left >= length) break;
       const right = left + 1;
       const child =
-        right < heap.length && (heap[right]?.at ?? 0) < (heap[left]?.at ?? 0) ? right : left;
-      const below = heap[child] as { at: number; key: K };
-      if (below.at >= item.at) break;
-      heap[index] = below;
+        right < length && (times[right] as number) < (times[left] as number) ? right : left;
+      const below = times[child] as number;
+      if (below >= at) break;
+      times[index] = below;
+      keys[index] = keys[child] as K;
       index = child;
     }
-    heap[index] = item;
+    times[index] = at;
+    keys[index] = key;
   }
 }

@@ -20,6 +20,7 @@ import {
   type ReleaseReason,
   type Slot,
 } from './lease.js';
+import { PeerLeases } from './peer-leases.js';
 
 export interface LeaseTableOptions {
   /** Lease length in seconds. */
@@ -95,11 +96,11 @@ export interface RestoreReport {
   readonly reapplied: number;
 }
 
-interface PeerState {
-  readonly leases: Map<Slot, Lease>;
-  busy: boolean;
+/** A peer's leases, and whether a transaction of it is in flight. */
+class PeerState extends PeerLeases {
+  busy = false;
   /** Gone from the device while a transaction was in flight: dropped at commit. */
-  removed: boolean;
+  removed = false;
 }
 
 const FAMILIES = [4, 6] as const;
@@ -124,7 +125,8 @@ export class LeaseTable {
   private readonly allocators: Record<IpFamily, Allocator>;
   private readonly peers = new Map<PeerId, PeerState>();
   private count = 0;
-  private readonly expiries = new ExpiryQueue<string>();
+  /** Each peer with leases, at the earliest end of them. */
+  private readonly expiries = new ExpiryQueue<PeerId>();
   private pools: readonly IpPrefix[] = [];
   private view: DeviceView = { ownAddresses: [], peers: new Map() };
 
@@ -173,7 +175,7 @@ export class LeaseTable {
 
     for (const family of FAMILIES) {
       const slot = addressSlot(family);
-      const held = state.leases.get(slot);
+      const held = state.get(slot);
       const asked: AddressRequest = request.ip[family];
       if (asked.kind === 'release') {
         if (held) releases.push({ lease: held, reason: 'released' });
@@ -205,7 +207,7 @@ export class LeaseTable {
         continue;
       }
       grants.push({
-        peer,
+        peer: state.peer,
         slot,
         prefix,
         start,
@@ -235,12 +237,10 @@ export class LeaseTable {
     const state = this.peers.get(tx.peer);
     if (!state) throw new Error(`no state for peer ${tx.peer}`);
     for (const lease of tx.releases) {
-      if (state.leases.get(lease.slot) === lease) this.dropLease(state, lease);
+      if (state.get(lease.slot) === lease) this.dropLease(state, lease);
     }
-    for (const lease of tx.grants) {
-      this.setLease(state, lease);
-      this.expiries.schedule(expiryKey(lease.peer, lease.slot), lease.expiresAt);
-    }
+    for (const lease of tx.grants) this.setLease(state, lease);
+    this.scheduleExpiry(state);
     if (state.removed) return this.forgetPeer(tx.peer, 'peer-removed');
     return { records: [], changes: [] };
   }
@@ -254,12 +254,12 @@ export class LeaseTable {
     this.settle(tx);
     for (const prefix of tx.reserved) this.allocators[prefix.family].release(prefix);
     const retry = this.clock.monotonicMs() + 1000;
-    for (const lease of tx.releases) {
-      const key = expiryKey(lease.peer, lease.slot);
-      this.expiries.schedule(key, Math.max(lease.expiresAt, retry));
-    }
     const state = this.peers.get(tx.peer);
-    if (state?.removed) this.forgetPeer(tx.peer, 'peer-removed');
+    if (!state) return;
+    this.scheduleExpiry(state, (lease) =>
+      tx.releases.includes(lease) ? Math.max(lease.expiresAt, retry) : lease.expiresAt,
+    );
+    if (state.removed) this.forgetPeer(tx.peer, 'peer-removed');
   }
 
   // ---- expiry ---------------------------------------------------------------------------------
@@ -271,10 +271,7 @@ export class LeaseTable {
 
   /** Peers with leases that have run out by now; each is then expired with prepareExpiry. */
   duePeers(): PeerId[] {
-    const peers = new Set<PeerId>();
-    for (const key of this.expiries.due(this.clock.monotonicMs()))
-      peers.add(splitExpiryKey(key)[0]);
-    return [...peers];
+    return this.expiries.due(this.clock.monotonicMs());
   }
 
   /**
@@ -285,7 +282,7 @@ export class LeaseTable {
   prepareExpiry(peer: PeerId): Transaction | undefined {
     const now = this.clock.monotonicMs();
     const state = this.peers.get(peer);
-    const due = [...(state?.leases.values() ?? [])].filter((lease) => lease.expiresAt <= now);
+    const due = [...(state?.list() ?? [])].filter((lease) => lease.expiresAt <= now);
     if (!state || due.length === 0) return undefined;
     this.claim(peer);
     return new Transaction(
@@ -339,7 +336,7 @@ export class LeaseTable {
     for (const [peer, state] of this.peers) {
       if (state.busy) continue;
       const allowedIps = view.peers.get(peer) ?? [];
-      const add = [...state.leases.values()]
+      const add = [...state.list()]
         .map((lease) => lease.prefix)
         .filter((prefix) => !allowedIps.some((a) => a.equals(prefix)));
       if (add.length > 0) changes.push({ peer, add, remove: [] });
@@ -359,18 +356,19 @@ export class LeaseTable {
     const nowWall = this.clock.wallSeconds();
     const nowMono = this.clock.monotonicMs();
     // The journal's last word per peer and slot. (What else it named is read
-    // again below, and only for the rare address that might be adopted.)
-    const journaled = new Map<PeerId, Partial<Record<Slot, Lease>>>();
+    // again below, and only for the rare address that might be adopted.) One
+    // string per peer, shared by its leases and its table entry.
+    const journaled = new Map<PeerId, { peer: PeerId } & Partial<Record<Slot, Lease>>>();
     for (const record of records) {
       const slot = addressSlot(record.prefix.family);
       let slots = journaled.get(record.peer);
       if (record.type === 'grant') {
         if (!slots) {
-          slots = {};
+          slots = { peer: record.peer };
           journaled.set(record.peer, slots);
         }
         slots[slot] = {
-          peer: record.peer,
+          peer: slots.peer,
           slot,
           prefix: record.prefix,
           start: record.start,
@@ -437,7 +435,7 @@ export class LeaseTable {
     const fixed = { 4: this.fixedExclusions(4), 6: this.fixedExclusions(6) };
     const candidates: { peer: PeerId; prefix: IpPrefix }[] = [];
     for (const [peer, allowedIps] of view.peers) {
-      const held = this.peers.get(peer)?.leases;
+      const held = this.peers.get(peer);
       for (const prefix of allowedIps) {
         if (held?.has(addressSlot(prefix.family)) || !prefix.isHost()) continue;
         if (prefix.address.isLinkLocal() || holders.has(prefixKey(prefix))) continue;
@@ -454,9 +452,9 @@ export class LeaseTable {
         const key = prefixKey(prefix);
         if (holders.has(key) || named.has(`${peer} ${prefix}`)) continue;
         const state = this.stateOf(peer);
-        if (state.leases.has(slot)) continue;
+        if (state.has(slot)) continue;
         const lease: Lease = {
-          peer,
+          peer: state.peer,
           slot,
           prefix,
           start: nowWall,
@@ -479,11 +477,11 @@ export class LeaseTable {
     for (const [peer, state] of this.peers) {
       const allowedIps = view.peers.get(peer) ?? [];
       const add: IpPrefix[] = [];
-      for (const lease of state.leases.values()) {
+      for (const lease of state.list()) {
         report.restored++;
-        this.expiries.schedule(expiryKey(peer, lease.slot), lease.expiresAt);
         if (!allowedIps.some((prefix) => prefix.equals(lease.prefix))) add.push(lease.prefix);
       }
+      this.scheduleExpiry(state);
       report.reapplied += add.length;
       const gone = removals.get(peer) ?? [];
       removals.delete(peer);
@@ -500,7 +498,7 @@ export class LeaseTable {
 
   /** Every lease held, peer by peer. */
   *leases(): IterableIterator<Lease> {
-    for (const state of this.peers.values()) yield* state.leases.values();
+    for (const state of this.peers.values()) yield* state.list();
   }
 
   get leaseCount(): number {
@@ -515,7 +513,7 @@ export class LeaseTable {
   }
 
   leasesOf(peer: PeerId): Lease[] {
-    return [...(this.peers.get(peer)?.leases.values() ?? [])];
+    return [...(this.peers.get(peer)?.list() ?? [])];
   }
 
   /** The grants that rebuild the current state: what a journal snapshot holds. */
@@ -542,7 +540,7 @@ export class LeaseTable {
   private staticView(view: DeviceView): DeviceView {
     const peers = new Map<PeerId, readonly IpPrefix[]>();
     for (const [peer, allowedIps] of view.peers) {
-      const leases = this.peers.get(peer)?.leases;
+      const leases = this.peers.get(peer);
       let kept: IpPrefix[] | undefined;
       for (const prefix of allowedIps) {
         if (prefix.address.isLinkLocal()) continue;
@@ -573,36 +571,46 @@ export class LeaseTable {
   private stateOf(peer: PeerId): PeerState {
     let state = this.peers.get(peer);
     if (!state) {
-      state = { leases: new Map(), busy: false, removed: false };
+      state = new PeerState(peer);
       this.peers.set(peer, state);
     }
     return state;
   }
 
   private setLease(state: PeerState, lease: Lease): void {
-    if (!state.leases.has(lease.slot)) this.count++;
-    state.leases.set(lease.slot, lease);
+    if (!state.has(lease.slot)) this.count++;
+    state.set(lease.slot, lease);
   }
 
   private deleteLease(state: PeerState, lease: Lease): void {
-    if (state.leases.delete(lease.slot)) this.count--;
+    if (state.delete(lease.slot)) this.count--;
   }
 
   private dropLease(state: PeerState, lease: Lease): void {
     this.deleteLease(state, lease);
-    this.expiries.cancel(expiryKey(lease.peer, lease.slot));
     this.allocators[lease.prefix.family].release(lease.prefix);
   }
 
   private forgetPeer(peer: PeerId, reason: ReleaseReason): Effects {
     const state = this.peers.get(peer);
     if (!state) return { records: [], changes: [] };
-    const records = [...state.leases.values()].map((lease) => {
+    const records = [...state.list()].map((lease) => {
       this.dropLease(state, lease);
       return releaseRecord(lease, reason);
     });
     this.peers.delete(peer);
+    this.expiries.cancel(state.peer);
     return { records, changes: [] };
+  }
+
+  /**
+   * Puts the peer in the expiry queue at the earliest end of its leases
+   * (`at` may move a lease's end later), or takes it out when it holds none.
+   */
+  private scheduleExpiry(state: PeerState, at?: (lease: Lease) => number): void {
+    const earliest = state.earliestExpiry(at);
+    if (earliest === undefined) this.expiries.cancel(state.peer);
+    else this.expiries.schedule(state.peer, earliest);
   }
 
   /** Never allocatable whatever the peers hold: reserved ranges, pool edges, our own addresses. */
@@ -628,7 +636,7 @@ export class LeaseTable {
     for (const family of FAMILIES) {
       const operator: IpPrefix[] = [];
       for (const [peer, allowedIps] of this.view.peers) {
-        const leased = this.peers.get(peer)?.leases;
+        const leased = this.peers.get(peer);
         for (const prefix of allowedIps) {
           if (prefix.family !== family) continue;
           const ours = leased?.get(addressSlot(family))?.prefix.equals(prefix) ?? false;
@@ -639,12 +647,13 @@ export class LeaseTable {
       const allocator = this.allocators[family];
       allocator.configure(pools, [...this.fixedExclusions(family), ...operator]);
       for (const [peer, state] of this.peers) {
-        const lease = state.leases.get(addressSlot(family));
+        const lease = state.get(addressSlot(family));
         if (!lease || allocator.take(lease.prefix) || allocator.isAllocated(lease.prefix)) continue;
         // Not allocatable: outside every pool (kept until it runs out), or excluded (revoked).
         const inPool = pools.some((pool) => pool.contains(lease.prefix.address));
         if (inPool && !state.busy) {
           this.dropLease(state, lease);
+          this.scheduleExpiry(state);
           records.push(releaseRecord(lease, 'revoked'));
           changes.push({ peer, add: [], remove: [lease.prefix] });
         }
@@ -675,11 +684,4 @@ function prefixKey(prefix: IpPrefix): string | number {
     return (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
   }
   return String.fromCharCode(prefix.length, ...b);
-}
-
-const expiryKey = (peer: PeerId, slot: Slot) => `${slot}/${peer}`;
-
-function splitExpiryKey(key: string): [PeerId, Slot] {
-  const slash = key.indexOf('/');
-  return [key.slice(slash + 1), key.slice(0, slash) as Slot];
 }
