@@ -33,11 +33,24 @@ describe('the wg-quick wrapper', () => {
       `#!/bin/bash\necho "client $*" >> ${log}\n[[ -n $CLIENT_FAILS ]] && exit 1\n` +
         `sleep 60 >/dev/null 2>&1 & echo $! > "$3"\n`,
     );
+    // The stand-in ip(8) logs its arguments; asked for the link-local addresses, it shows
+    // the configured one and, with KERNEL_LINK_LOCAL, one the kernel made (as for a TUN device).
+    await mkdir(join(dir, 'bin'));
+    await writeFile(
+      join(dir, 'bin/ip'),
+      `#!/bin/bash\necho "ip $*" >> ${log}\n` +
+        `if [[ "$*" == "-6 -o address show dev wg0 scope link" ]]; then\n` +
+        `  [[ -z $KERNEL_LINK_LOCAL ]] || echo '7: wg0    inet6 fe80::2054:ece:7fe5:8dde/64 scope link stable-privacy \\       valid_lft forever preferred_lft forever'\n` +
+        `  echo '7: wg0    inet6 fe80::abcd/128 scope link \\       valid_lft forever preferred_lft forever'\n` +
+        `fi\n`,
+    );
+    await chmod(join(dir, 'bin/ip'), 0o755);
     await chmod(join(dir, 'real-wg-quick'), 0o755);
     await chmod(join(dir, 'client'), 0o755);
     await mkdir(join(dir, 'run'));
     env = {
       ...process.env,
+      PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
       WG_DYNAMIC_REAL_WG_QUICK: join(dir, 'real-wg-quick'),
       WG_DYNAMIC_CLIENT: join(dir, 'client'),
       WG_DYNAMIC_RUN_DIRECTORY: join(dir, 'run'),
@@ -103,6 +116,21 @@ AllowedIPs = 0.0.0.0/0, ::/0
     expect(file).toContain('AllowedIPs = 0.0.0.0/0, ::/0');
     expect(lines.at(-1)).toBe(`client --daemon --pid-file ${join(dir, 'run/wg0.pid')} wg0`);
     expect(result.stderr).toContain('[#] ');
+    await wrapper(['down', path]);
+  });
+
+  it('removes the link-local address the kernel gave a TUN device, and only that, before the client starts', async () => {
+    const path = await config(AUTO);
+    const result = await wrapper(['up', path], { KERNEL_LINK_LOCAL: '1' });
+    expect(result.code).toBe(0);
+    const lines = await calls();
+    expect(lines.slice(lines.indexOf('---', 2) + 1)).toEqual([
+      'ip link set dev wg0 addrgenmode none',
+      'ip -6 -o address show dev wg0 scope link',
+      'ip -6 address del fe80::2054:ece:7fe5:8dde/64 dev wg0',
+      `client --daemon --pid-file ${join(dir, 'run/wg0.pid')} wg0`,
+    ]);
+    expect(result.stderr).toContain('[#] ip -6 address del fe80::2054:ece:7fe5:8dde/64 dev wg0');
     await wrapper(['down', path]);
   });
 
