@@ -16,6 +16,8 @@ packages=(
   kmod              # depmod for the kernel lab's module tree
   xz-utils          # unpacking the kernel image
   systemd           # systemd-analyze verify for the unit files
+  man-db            # man -l: the man pages' test renders them (not in a minimal Debian)
+  groff-base        # the formatter man uses
   ca-certificates
 )
 
