@@ -94,10 +94,13 @@ export class WgDynamicServer {
       observer,
       ...(deps.timers ? { timers: deps.timers } : {}),
     });
-    this.view = new InterfaceView({
-      peers: () => deps.device.peers(),
-      ownAddresses: () => deps.network.ownAddresses(),
-    });
+    this.view = new InterfaceView(
+      {
+        peers: () => deps.device.peers(),
+        ownAddresses: () => deps.network.ownAddresses(),
+      },
+      { canonicalPeer: (peer) => this.table.canonicalPeer(peer) },
+    );
     const listen = config.listen ?? {
       host: `${WG_DYNAMIC_ADDRESS}%${config.interfaceName}`,
       port: WG_DYNAMIC_PORT,

@@ -2,6 +2,17 @@ import { IpAddress, type IpPrefix } from '@wg-dynamic/ip';
 import type { PeerId } from '../leases/lease.js';
 import type { DeviceView } from '../leases/lease-table.js';
 
+export interface InterfaceViewOptions {
+  /** A miss re-reads the device at most this often (default 1000 ms). */
+  readonly missRefreshMs?: number;
+  readonly now?: () => number;
+  /**
+   * The string to keep for a peer's key (the lease table's own, so that a
+   * hundred thousand peers are not kept twice); by default the one read.
+   */
+  readonly canonicalPeer?: (peer: PeerId) => PeerId;
+}
+
 /** Reads what the view is made of. */
 export interface ViewSource {
   peers(): Promise<ReadonlyMap<PeerId, readonly IpPrefix[]>>;
@@ -21,16 +32,18 @@ export class InterfaceView {
   private readonly source: ViewSource;
   private readonly missRefreshMs: number;
   private readonly now: () => number;
+  private readonly canonicalPeer: (peer: PeerId) => PeerId;
   private owners = new Map<string, PeerId>();
   private inFlight: Promise<DeviceView> | undefined;
   private lastRefresh = Number.NEGATIVE_INFINITY;
   /** Called with every fresh view (the server hands it to the lease table). */
   onRefresh: (view: DeviceView) => void | Promise<void> = () => {};
 
-  constructor(source: ViewSource, options: { missRefreshMs?: number; now?: () => number } = {}) {
+  constructor(source: ViewSource, options: InterfaceViewOptions = {}) {
     this.source = source;
     this.missRefreshMs = options.missRefreshMs ?? 1000;
     this.now = options.now ?? (() => performance.now());
+    this.canonicalPeer = options.canonicalPeer ?? ((peer) => peer);
   }
 
   /** Reads the device and the interface's addresses again. */
@@ -71,7 +84,7 @@ export class InterfaceView {
     for (const [peer, allowedIps] of peers) {
       for (const prefix of allowedIps) {
         if (prefix.family === 6 && prefix.isHost() && prefix.address.isLinkLocal()) {
-          owners.set(prefix.address.toString(), peer);
+          owners.set(addressKey(prefix.address), this.canonicalPeer(peer));
         }
       }
     }
@@ -84,8 +97,13 @@ export class InterfaceView {
   }
 }
 
-/** The address in inet_ntop form, so that any spelling of it matches; undefined if not link-local IPv6. */
+/** The address parsed, so that any spelling of it matches; undefined if not link-local IPv6. */
 function canonical(address: string): string | undefined {
   const parsed = IpAddress.parseFamily(6, address.replace(/%.*$/, ''));
-  return parsed?.isLinkLocal() ? parsed.toString() : undefined;
+  return parsed?.isLinkLocal() ? addressKey(parsed) : undefined;
+}
+
+/** An address's bytes as a short flat string: a Map key of 32 bytes, not a printed address's ~70. */
+function addressKey(address: IpAddress): string {
+  return String.fromCharCode(...address.bytes);
 }
