@@ -68,13 +68,23 @@ const corpus: Buffer[] = [
   }),
   serializeResponse({ errno: 3 }),
   Buffer.from('request_ip=1\nip=::ffff:1.2.3.4/128\nleasestart=4294967295\nleasetime=00\n\n'),
+  Buffer.from('request_ip=1\next=prefix\nprefix=::/56\nprefix=10.200.0.16/28\n\n'),
+  serializeResponse({
+    errno: 0,
+    leaseStart: 1,
+    leaseTime: 2,
+    extensions: ['prefix'],
+    prefix: { 6: IpPrefix.from('2001:db8:100:5::/64') },
+  }),
 ];
 const interesting = [0x0a, 0x3d, 0x00, 0x0d, 0x2f, 0x3a, 0x2e, 0x30, 0x31, 0x39, 0xff, 0x20, 0x2c];
 const tokens = [
   'request_ip=1\n',
   'ip=',
-  'ext=route,',
+  'ext=route,prefix',
   'route=',
+  'prefix=',
+  '/64',
   '/32',
   '/128',
   '::',

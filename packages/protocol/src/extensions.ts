@@ -8,10 +8,15 @@
 export const Extension = {
   /** `route=CIDR` lines in the response: routes to install through the interface. */
   Route: 'route',
+  /**
+   * `prefix=` lines both ways: a prefix per family delegated to the client, for
+   * the network behind it (docs/protocol.md).
+   */
+  Prefix: 'prefix',
 } as const;
 export type Extension = (typeof Extension)[keyof typeof Extension];
 
-/** The extensions this implementation understands, in the order it advertises them. */
+/** The extensions a server of this implementation applies, in the order it names them. */
 export const SUPPORTED_EXTENSIONS: readonly Extension[] = [Extension.Route];
 
 /** The extensions of `offered` that this implementation understands too. */

@@ -1,8 +1,14 @@
-import { addressBits, type IpAddress, type IpFamily } from '@wg-dynamic/ip';
+import { addressBits, type IpAddress, type IpFamily, type IpPrefix } from '@wg-dynamic/ip';
 import { WG_DYNAMIC_PROTOCOL_VERSION } from './constants.js';
 import { Errno, invalid, ProtocolError } from './errors.js';
 import { type MessageBuilder, MessageParser } from './message-parser.js';
-import { addNames, EXTENSION_NAME, parseHostAddress, parseNumber } from './values.js';
+import {
+  addNames,
+  EXTENSION_NAME,
+  parseDelegatedPrefix,
+  parseHostAddress,
+  parseNumber,
+} from './values.js';
 
 /** What a request asks for one address family (the protocol file's table). */
 export type AddressRequest =
@@ -13,7 +19,27 @@ export type AddressRequest =
   /** `ip=A/32` or `ip=A/128`: keep A if it is the peer's, else take A if free. */
   | { readonly kind: 'specific'; readonly address: IpAddress };
 
+/**
+ * What a request asks for one family's delegated prefix (extension "prefix";
+ * the line is `prefix=` and only counts when the request lists the extension).
+ */
+export type PrefixRequest =
+  /** No `prefix=` of that family: release the prefix held, if any. */
+  | { readonly kind: 'release' }
+  /** `prefix=0.0.0.0/L` or `prefix=::/L`: a new prefix of length L (or longer). */
+  | { readonly kind: 'new'; readonly length: number }
+  /** `prefix=P/L`: keep P/L if it is the peer's, else take it if free and in a pool. */
+  | { readonly kind: 'specific'; readonly prefix: IpPrefix };
+
 export const RELEASE: AddressRequest = Object.freeze({ kind: 'release' });
+export const RELEASE_PREFIX: PrefixRequest = Object.freeze({ kind: 'release' });
+
+/** The request for a prefix as `prefix=` writes it: the unspecified address asks for a new one. */
+export function prefixRequest(prefix: IpPrefix): PrefixRequest {
+  return prefix.address.isUnspecified()
+    ? { kind: 'new', length: prefix.length }
+    : { kind: 'specific', prefix };
+}
 export const NEW_ADDRESS: AddressRequest = Object.freeze({ kind: 'new' });
 
 export function specificAddress(address: IpAddress): AddressRequest {
@@ -24,6 +50,8 @@ export type PerFamily<T> = { readonly 4: T; readonly 6: T };
 
 export interface Request {
   readonly ip: PerFamily<AddressRequest>;
+  /** Delegated prefixes asked for (extension "prefix"); release unless a `prefix=` line says otherwise. */
+  readonly prefix: PerFamily<PrefixRequest>;
   /** Extension names the client understands (`ext=`), unknown ones included, in order. */
   readonly extensions: readonly string[];
   /** Sent by the reference client (always 0) and ignored by servers. */
@@ -34,6 +62,10 @@ export interface Request {
 class RequestBuilder implements MessageBuilder<Request> {
   private sawCommand = false;
   private readonly ip: { 4: AddressRequest; 6: AddressRequest } = { 4: RELEASE, 6: RELEASE };
+  private readonly prefix: { 4: PrefixRequest; 6: PrefixRequest } = {
+    4: RELEASE_PREFIX,
+    6: RELEASE_PREFIX,
+  };
   private extensions: string[] = [];
   private leaseStart: number | undefined;
   private leaseTime: number | undefined;
@@ -58,6 +90,11 @@ class RequestBuilder implements MessageBuilder<Request> {
       case 'ext':
         this.extensions = addNames(this.extensions, value);
         break;
+      case 'prefix': {
+        const prefix = parseDelegatedPrefix(value);
+        this.prefix[prefix.family] = prefixRequest(prefix);
+        break;
+      }
       case 'request_ip':
         throw invalid('request_ip= may only be the first line');
       default:
@@ -83,6 +120,7 @@ class RequestBuilder implements MessageBuilder<Request> {
     if (!this.sawCommand) throw invalid('the request has no command line');
     const request: { -readonly [K in keyof Request]: Request[K] } = {
       ip: this.ip,
+      prefix: this.prefix,
       extensions: this.extensions,
     };
     if (this.leaseStart !== undefined) request.leaseStart = this.leaseStart;
@@ -100,6 +138,8 @@ export class RequestParser extends MessageParser<Request> {
 
 export interface RequestFields {
   readonly ip: PerFamily<AddressRequest>;
+  /** Written only when `extensions` lists "prefix". */
+  readonly prefix?: PerFamily<PrefixRequest>;
   readonly extensions?: readonly string[];
   readonly leaseStart?: number;
   readonly leaseTime?: number;
@@ -122,6 +162,13 @@ export function serializeRequest(request: RequestFields): Buffer {
     any = true;
     text += `ip=${requestedAddress(family, asked)}/${addressBits[family]}\n`;
   }
+  if (request.prefix && request.extensions?.includes('prefix')) {
+    for (const family of [4, 6] as const) {
+      const asked = request.prefix[family];
+      if (asked.kind === 'release') continue;
+      text += `prefix=${requestedPrefix(family, asked)}\n`;
+    }
+  }
   if (any) text += `leasestart=${request.leaseStart ?? 0}\nleasetime=${request.leaseTime ?? 0}\n`;
   return Buffer.from(`${text}\n`, 'latin1');
 }
@@ -132,6 +179,21 @@ function requestedAddress(family: IpFamily, asked: AddressRequest): string {
     throw new TypeError(`the IPv${family} slot of a request holds another family's address`);
   }
   return asked.address.toString();
+}
+
+function requestedPrefix(family: IpFamily, asked: PrefixRequest): string {
+  if (asked.kind === 'new') {
+    if (!Number.isInteger(asked.length) || asked.length < 1 || asked.length > addressBits[family]) {
+      throw new TypeError(`/${asked.length} is not an IPv${family} prefix length to ask for`);
+    }
+    return `${family === 4 ? '0.0.0.0' : '::'}/${asked.length}`;
+  }
+  if (asked.kind !== 'specific' || asked.prefix.family !== family || !asked.prefix.isNetwork()) {
+    throw new TypeError(
+      `the IPv${family} prefix slot of a request holds no IPv${family} network prefix`,
+    );
+  }
+  return asked.prefix.toString();
 }
 
 export function checkNames(names: readonly string[]): readonly string[] {

@@ -2,7 +2,13 @@ import { addressBits, type IpAddress, type IpPrefix } from '@wg-dynamic/ip';
 import { Errno, errorMessages, invalid } from './errors.js';
 import { type MessageBuilder, MessageParser } from './message-parser.js';
 import { checkNames, type PerFamily } from './request.js';
-import { addNames, parseHostAddress, parseNetworkPrefix, parseNumber } from './values.js';
+import {
+  addNames,
+  parseDelegatedPrefix,
+  parseHostAddress,
+  parseNetworkPrefix,
+  parseNumber,
+} from './values.js';
 
 /** The most `route=` lines a response may carry; a client refuses more. */
 export const MAX_ROUTES = 256;
@@ -25,13 +31,16 @@ export interface Response {
   readonly extensions?: readonly string[];
   /** Routes to install through the interface (extension "route"). */
   readonly routes: readonly IpPrefix[];
+  /** Prefixes delegated to the client (extension "prefix"), at most one per family. */
+  readonly prefix: Partial<PerFamily<IpPrefix>>;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 class ResponseBuilder implements MessageBuilder<Response> {
-  private readonly response: Mutable<Omit<Response, 'ip' | 'routes' | 'errno'>> = {};
+  private readonly response: Mutable<Omit<Response, 'ip' | 'routes' | 'errno' | 'prefix'>> = {};
   private readonly ip: { 4?: IpAddress; 6?: IpAddress } = {};
+  private readonly prefix: { 4?: IpPrefix; 6?: IpPrefix } = {};
   private readonly routes: IpPrefix[] = [];
   private errno: number | undefined;
 
@@ -57,6 +66,11 @@ class ResponseBuilder implements MessageBuilder<Response> {
       case 'ext':
         this.response.extensions = addNames(this.response.extensions ?? [], value);
         break;
+      case 'prefix': {
+        const prefix = parseDelegatedPrefix(value);
+        this.prefix[prefix.family] = prefix;
+        break;
+      }
       case 'route':
         if (this.routes.length === MAX_ROUTES) throw invalid(`more than ${MAX_ROUTES} routes`);
         this.routes.push(parseNetworkPrefix(key, value));
@@ -68,14 +82,20 @@ class ResponseBuilder implements MessageBuilder<Response> {
 
   finish(): Response {
     if (this.errno === undefined) throw invalid('the response has no errno=');
-    const hasAddress = this.ip[4] !== undefined || this.ip[6] !== undefined;
+    const leases = [this.ip[4], this.ip[6], this.prefix[4], this.prefix[6]].some(Boolean);
     if (
-      hasAddress &&
+      leases &&
       (this.response.leaseStart === undefined || this.response.leaseTime === undefined)
     ) {
       throw invalid('the response leases an address without leasestart= and leasetime=');
     }
-    return { ...this.response, errno: this.errno, ip: this.ip, routes: this.routes };
+    return {
+      ...this.response,
+      errno: this.errno,
+      ip: this.ip,
+      routes: this.routes,
+      prefix: this.prefix,
+    };
   }
 }
 
@@ -95,18 +115,21 @@ export interface ResponseFields {
   readonly leaseTime?: number;
   readonly extensions?: readonly string[];
   readonly routes?: readonly IpPrefix[];
+  readonly prefix?: Partial<PerFamily<IpPrefix>>;
 }
 
 /**
  * The bytes of a response, exactly as the reference server writes them when
  * no extension is used: `ip=` lines (IPv4 first) with `leasestart=` and
  * `leasetime=`, then `errno=`, then `errmsg=` when errno is not 0. Extension
- * lines come after the lease times and before `errno=`.
+ * lines (`ext=`, `prefix=`, `route=`) come after the lease times and before
+ * `errno=`.
  */
 export function serializeResponse(response: ResponseFields): Buffer {
   let text = '';
   const ip = response.ip ?? {};
-  let leased = false;
+  const prefixes = response.prefix ?? {};
+  let leased = prefixes[4] !== undefined || prefixes[6] !== undefined;
   for (const family of [4, 6] as const) {
     const address = ip[family];
     if (!address) continue;
@@ -124,6 +147,16 @@ export function serializeResponse(response: ResponseFields): Buffer {
   }
   if (response.extensions && response.extensions.length > 0) {
     text += `ext=${checkNames(response.extensions).join(',')}\n`;
+  }
+  for (const family of [4, 6] as const) {
+    const prefix = prefixes[family];
+    if (!prefix) continue;
+    if (prefix.family !== family || !prefix.isNetwork() || prefix.length === 0) {
+      throw new TypeError(
+        `the IPv${family} prefix slot of a response holds no IPv${family} network prefix`,
+      );
+    }
+    text += `prefix=${prefix.toString()}\n`;
   }
   for (const route of response.routes ?? []) {
     if (!route.isNetwork()) throw new TypeError(`route ${route.toString()} has host bits set`);

@@ -51,6 +51,13 @@ export function parseNetworkPrefix(key: string, value: string): IpPrefix {
   return prefix;
 }
 
+/** A delegated prefix, or a request for one: a network prefix no shorter than /1. */
+export function parseDelegatedPrefix(value: string): IpPrefix {
+  const prefix = parseNetworkPrefix('prefix', value);
+  if (prefix.length === 0) throw invalid('prefix= has length /0');
+  return prefix;
+}
+
 /** Extension names a message may list; more are ignored (no peer needs that many). */
 export const MAX_EXTENSION_NAMES = 32;
 

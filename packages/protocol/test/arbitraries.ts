@@ -3,7 +3,10 @@ import {
   type AddressRequest,
   MAX_NUMBER,
   NEW_ADDRESS,
+  type PrefixRequest,
+  prefixRequest,
   RELEASE,
+  RELEASE_PREFIX,
   type RequestFields,
   type ResponseFields,
   specificAddress,
@@ -21,12 +24,24 @@ const addressRequest = (address: fc.Arbitrary<IpAddress>): fc.Arbitrary<AddressR
   fc.oneof(fc.constant(RELEASE), fc.constant(NEW_ADDRESS), address.map(specificAddress));
 
 export const extensionName = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,11}$/);
+
+const delegated = (address: fc.Arbitrary<IpAddress>, bits: number) =>
+  fc
+    .tuple(address, fc.integer({ min: 1, max: bits }))
+    .map(([a, length]) => new IpPrefix(a, length).network());
+
+const prefixRequestOf = (
+  address: fc.Arbitrary<IpAddress>,
+  bits: number,
+): fc.Arbitrary<PrefixRequest> =>
+  fc.oneof(fc.constant(RELEASE_PREFIX), delegated(address, bits).map(prefixRequest));
 const uint32 = fc.integer({ min: 0, max: MAX_NUMBER });
 
 export const requestFields: fc.Arbitrary<RequestFields> = fc.record(
   {
     ip: fc.record({ 4: addressRequest(ipv4), 6: addressRequest(ipv6) }),
-    extensions: fc.uniqueArray(extensionName, { maxLength: 5 }),
+    prefix: fc.record({ 4: prefixRequestOf(ipv4, 32), 6: prefixRequestOf(ipv6, 128) }),
+    extensions: fc.uniqueArray(fc.oneof(extensionName, fc.constant('prefix')), { maxLength: 5 }),
     leaseStart: uint32,
     leaseTime: uint32,
   },
@@ -54,12 +69,17 @@ export const responseFields: fc.Arbitrary<ResponseFields> = fc
     leaseTime: uint32,
     extensions: fc.uniqueArray(extensionName, { maxLength: 5 }),
     routes: fc.array(networkPrefix, { maxLength: 5 }),
+    p4: fc.option(delegated(ipv4, 32), { nil: undefined }),
+    p6: fc.option(delegated(ipv6, 128), { nil: undefined }),
   })
-  .map(({ v4, v6, errmsg, ...rest }) => {
+  .map(({ v4, v6, p4, p6, errmsg, ...rest }) => {
     const ip: { 4?: IpAddress; 6?: IpAddress } = {};
     if (v4) ip[4] = v4;
     if (v6) ip[6] = v6;
-    return errmsg === undefined ? { ...rest, ip } : { ...rest, ip, errmsg };
+    const prefix: { 4?: IpPrefix; 6?: IpPrefix } = {};
+    if (p4) prefix[4] = p4;
+    if (p6) prefix[6] = p6;
+    return errmsg === undefined ? { ...rest, ip, prefix } : { ...rest, ip, prefix, errmsg };
   });
 
 /** Splits bytes at random points into chunks (each at least one byte). */

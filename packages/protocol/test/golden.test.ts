@@ -4,7 +4,9 @@ import {
   MAX_LINE_SIZE,
   NEW_ADDRESS,
   type ParseEvent,
+  prefixRequest,
   RELEASE,
+  RELEASE_PREFIX,
   type Request,
   RequestParser,
   type Response,
@@ -79,6 +81,33 @@ describe('golden requests (what the reference client sends)', () => {
     expect(onlyRequest(bytes).ip).toEqual({ 4: RELEASE, 6: NEW_ADDRESS });
   });
 
+  it('asks for prefixes only when it lists the extension', () => {
+    const prefix = {
+      4: prefixRequest(IpPrefix.from('0.0.0.0/28')),
+      6: prefixRequest(IpPrefix.from('2001:db8:100:5::/64')),
+    };
+    expect(prefix[4]).toEqual({ kind: 'new', length: 28 });
+    expect(prefix[6]).toEqual({ kind: 'specific', prefix: IpPrefix.from('2001:db8:100:5::/64') });
+    const bytes =
+      'request_ip=1\next=route,prefix\nip=::/128\nprefix=0.0.0.0/28\nprefix=2001:db8:100:5::/64\nleasestart=0\nleasetime=0\n\n';
+    expect(
+      serializeRequest({
+        ip: { 4: RELEASE, 6: NEW_ADDRESS },
+        prefix,
+        extensions: ['route', 'prefix'],
+      }).toString('latin1'),
+    ).toBe(bytes);
+    expect(onlyRequest(bytes).prefix).toEqual(prefix);
+    // Without the extension the prefix lines are not written.
+    expect(
+      serializeRequest({ ip: { 4: RELEASE, 6: NEW_ADDRESS }, prefix }).toString('latin1'),
+    ).toBe('request_ip=1\nip=::/128\nleasestart=0\nleasetime=0\n\n');
+    expect(onlyRequest('request_ip=1\n\n').prefix).toEqual({
+      4: RELEASE_PREFIX,
+      6: RELEASE_PREFIX,
+    });
+  });
+
   it('extensions ride on a key the reference server skips', () => {
     const bytes = 'request_ip=1\next=route\nip=0.0.0.0/32\nleasestart=0\nleasetime=0\n\n';
     expect(
@@ -102,7 +131,7 @@ describe('golden responses (what the reference server sends)', () => {
     };
     expect(serializeResponse(fields).toString('latin1')).toBe(bytes);
     const [event] = parseResponses(bytes);
-    expect(event).toEqual({ ok: true, message: { ...fields, routes: [] } });
+    expect(event).toEqual({ ok: true, message: { ...fields, routes: [], prefix: {} } });
   });
 
   it.each([
@@ -142,7 +171,26 @@ describe('golden responses (what the reference server sends)', () => {
     };
     expect(serializeResponse(fields).toString('latin1')).toBe(bytes);
     const [event] = parseResponses(bytes);
-    expect(event).toEqual({ ok: true, message: fields });
+    expect(event).toEqual({ ok: true, message: { ...fields, prefix: {} } });
+  });
+
+  it('delegated prefixes ride on prefix= after the lease times', () => {
+    const bytes =
+      'ip=10.0.0.2/32\nleasestart=5\nleasetime=60\next=prefix\nprefix=10.200.0.16/28\nprefix=2001:db8:100:5::/64\nerrno=0\n\n';
+    const fields = {
+      errno: 0,
+      ip: { 4: ip('10.0.0.2') },
+      leaseStart: 5,
+      leaseTime: 60,
+      extensions: ['prefix'],
+      prefix: { 4: IpPrefix.from('10.200.0.16/28'), 6: IpPrefix.from('2001:db8:100:5::/64') },
+    };
+    expect(serializeResponse(fields).toString('latin1')).toBe(bytes);
+    expect(parseResponses(bytes)).toEqual([{ ok: true, message: { ...fields, routes: [] } }]);
+    // A prefix alone is a lease too: it comes with the lease times.
+    expect(() =>
+      serializeResponse({ errno: 0, prefix: { 6: IpPrefix.from('2001:db8::/64') } }),
+    ).toThrow(/leaseStart/);
   });
 
   it('prints IPv6 as inet_ntop does', () => {
@@ -196,6 +244,9 @@ describe('request parsing, as the reference server judges it', () => {
     ['a lease time above 2^32-1', 'request_ip=1\nleasetime=4294967296\n\n', Errno.InvalidRequest],
     ['a lease start that is not a number', 'request_ip=1\nleasestart=-1\n\n', Errno.InvalidRequest],
     ['a command line in the middle', 'request_ip=1\nrequest_ip=1\n\n', Errno.InvalidRequest],
+    ['a prefix with host bits', 'request_ip=1\nprefix=10.0.0.1/28\n\n', Errno.InvalidRequest],
+    ['a prefix of length 0', 'request_ip=1\nprefix=::/0\n\n', Errno.InvalidRequest],
+    ['a prefix without a length', 'request_ip=1\nprefix=2001:db8::\n\n', Errno.InvalidRequest],
     ['an empty message', '\n', Errno.InvalidRequest],
   ])('%s gets errno %i', (_, text, errno) => {
     expect(errnoOf(text)).toBe(errno);
@@ -269,7 +320,7 @@ describe('response parsing, as a client judges it', () => {
     const [event] = parseResponses('shiny=1\nerrno=42\nerrmsg=Something new\n\n');
     expect(event).toEqual({
       ok: true,
-      message: { errno: 42, errmsg: 'Something new', ip: {}, routes: [] },
+      message: { errno: 42, errmsg: 'Something new', ip: {}, routes: [], prefix: {} },
     });
   });
 

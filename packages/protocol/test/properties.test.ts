@@ -3,6 +3,7 @@ import {
   MAX_LINE_SIZE,
   type MessageParser,
   ProtocolError,
+  RELEASE_PREFIX,
   RequestParser,
   ResponseParser,
   serializeRequest,
@@ -36,6 +37,9 @@ describe('round trips', () => {
         if (!event?.ok) throw event?.error;
         const asked = fields.ip[4].kind !== 'release' || fields.ip[6].kind !== 'release';
         expect(event.message.ip).toEqual(fields.ip);
+        const speaksPrefix = fields.extensions?.includes('prefix') ?? false;
+        const none = { 4: RELEASE_PREFIX, 6: RELEASE_PREFIX };
+        expect(event.message.prefix).toEqual(speaksPrefix ? (fields.prefix ?? none) : none);
         expect(event.message.extensions).toEqual(fields.extensions ?? []);
         expect(event.message.leaseStart).toBe(asked ? (fields.leaseStart ?? 0) : undefined);
         expect(event.message.leaseTime).toBe(asked ? (fields.leaseTime ?? 0) : undefined);
@@ -50,10 +54,16 @@ describe('round trips', () => {
         expect(rest).toEqual([]);
         if (!event?.ok) throw event?.error;
         const response = event.message;
-        const leased = fields.ip?.[4] !== undefined || fields.ip?.[6] !== undefined;
+        const leased = [
+          fields.ip?.[4],
+          fields.ip?.[6],
+          fields.prefix?.[4],
+          fields.prefix?.[6],
+        ].some(Boolean);
         expect(response.errno).toBe(fields.errno);
         expect(response.ip).toEqual(fields.ip);
         expect(response.routes).toEqual(fields.routes ?? []);
+        expect(response.prefix).toEqual(fields.prefix ?? {});
         expect(response.extensions).toEqual(
           fields.extensions?.length ? fields.extensions : undefined,
         );

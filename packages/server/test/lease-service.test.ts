@@ -1,5 +1,12 @@
 import { type IpAddress, IpPrefix } from '@wg-dynamic/ip';
-import { Errno, NEW_ADDRESS, RELEASE, type Request, specificAddress } from '@wg-dynamic/protocol';
+import {
+  Errno,
+  NEW_ADDRESS,
+  RELEASE,
+  RELEASE_PREFIX,
+  type Request,
+  specificAddress,
+} from '@wg-dynamic/protocol';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LeaseTable } from '../src/leases/lease-table.js';
 import { seededRandom } from '../src/random.js';
@@ -10,8 +17,9 @@ import { FakeClock, FakeDevice, FakeJournal, FakeTimers, silent } from './suppor
 const p = (text: string) => IpPrefix.from(text);
 const peers = Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(0x41 + i).repeat(43)}=`);
 const [A = '', B = ''] = peers;
-const both: Request = { ip: { 4: NEW_ADDRESS, 6: NEW_ADDRESS }, extensions: [] };
-const none: Request = { ip: { 4: RELEASE, 6: RELEASE }, extensions: [] };
+const noPrefix = { 4: RELEASE_PREFIX, 6: RELEASE_PREFIX };
+const both: Request = { ip: { 4: NEW_ADDRESS, 6: NEW_ADDRESS }, prefix: noPrefix, extensions: [] };
+const none: Request = { ip: { 4: RELEASE, 6: RELEASE }, prefix: noPrefix, extensions: [] };
 
 describe('LeaseService', () => {
   let clock: FakeClock;
@@ -119,6 +127,7 @@ describe('LeaseService', () => {
     const held = first.ip?.[4] as IpAddress;
     const renewal = await service.handle(A, {
       ip: { 4: specificAddress(held), 6: RELEASE },
+      prefix: noPrefix,
       extensions: [],
     });
     expect(renewal.errno).toBe(Errno.Success);

@@ -4,6 +4,7 @@ import {
   Errno,
   NEW_ADDRESS,
   RELEASE,
+  RELEASE_PREFIX,
   type Request,
   specificAddress,
 } from '@wg-dynamic/protocol';
@@ -31,7 +32,7 @@ const B: PeerId = 'B'.repeat(43) + '=';
 const C: PeerId = 'C/'.repeat(21) + 'C=';
 
 function request(v4: AddressRequest, v6: AddressRequest, extensions: string[] = []): Request {
-  return { ip: { 4: v4, 6: v6 }, extensions };
+  return { ip: { 4: v4, 6: v6 }, prefix: { 4: RELEASE_PREFIX, 6: RELEASE_PREFIX }, extensions };
 }
 
 function view(peers: Record<PeerId, string[]>, own: string[] = ['fe80::/64']): DeviceView {
