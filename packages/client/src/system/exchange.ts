@@ -128,15 +128,35 @@ export function exchange(request: Uint8Array, options: ExchangeOptions): Promise
       options.signal?.removeEventListener('abort', onAbort);
       socket.removeAllListeners('data');
       socket.on('error', () => {});
-      // Never a FIN from this side (see above). Still connecting: the reset
-      // follows once the handshake completes, if it ever does.
-      if (!socket.destroyed) socket.resetAndDestroy();
+      close();
       if (outcome instanceof ExchangeError) reject(outcome);
       else resolve(outcome);
     };
 
+    // Never a FIN from this side (see above).
+    const close = () => {
+      if (socket.destroyed) return;
+      if (connected) {
+        socket.resetAndDestroy();
+        return;
+      }
+      // Still connecting. A handshake that has completed already is reported
+      // in this turn of the event loop: give it that turn and reset it if it
+      // came; if not, the socket is still waiting for an answer to its SYN
+      // and can simply go (nothing lingers after SYN_SENT). Waiting for the
+      // handshake instead would hold the four-tuple for the kernel's two
+      // minutes of SYN retries, and every attempt meanwhile would fail with
+      // EADDRNOTAVAIL: a server unreachable for a while would stay so.
+      setImmediate(() => {
+        if (socket.destroyed) return;
+        if (connected) socket.resetAndDestroy();
+        else socket.destroy();
+      });
+    };
+
     socket.once('connect', () => {
       connected = true;
+      if (done) return;
       clearTimeout(timer);
       timer = setTimeout(
         () =>
