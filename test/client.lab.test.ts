@@ -10,6 +10,9 @@ import {
   eventually,
   type InterfaceView,
   interfaceView,
+  KERNEL_LAB,
+  LAB_TEST_TIMEOUT_MS,
+  LAB_WAIT_MS,
   logs,
   SERVER_BIN,
   startClient,
@@ -46,7 +49,7 @@ async function ping(node: LabNode, from: string, to: string): Promise<boolean> {
   return result.code === 0;
 }
 
-describe('wg-dynamic-client against wg-dynamic-server', () => {
+describe('wg-dynamic-client against wg-dynamic-server', { timeout: LAB_TEST_TIMEOUT_MS }, () => {
   let lab: Lab;
   let client: LabNode;
   let server: LabProcess | undefined;
@@ -68,7 +71,7 @@ describe('wg-dynamic-client against wg-dynamic-server', () => {
       serverState.path,
       node.interface,
     ]);
-    await child.waitForLine(/"msg":"listening"/, 30_000);
+    await child.waitForLine(/"msg":"listening"/, LAB_WAIT_MS);
     server = child;
   };
   const start = (...args: string[]) =>
@@ -98,12 +101,12 @@ describe('wg-dynamic-client against wg-dynamic-server', () => {
     // block the same four-tuple for 60 s (TIME_WAIT): renewals prove it does not.
     await client.exec('sysctl', ['-qw', 'net.ipv4.tcp_timestamps=0'], { check: true });
     await startServer();
-  });
+  }, LAB_TEST_TIMEOUT_MS);
 
   // A test that failed while the server was stopped must not fail the next ones.
   beforeEach(async () => {
     if (server?.exitStatus !== undefined) await startServer();
-  });
+  }, LAB_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await lab?.destroy();
@@ -145,69 +148,75 @@ describe('wg-dynamic-client against wg-dynamic-server', () => {
     await client.ip('-6', 'route', 'add', 'fe80::/128', 'dev', 'wg0');
   });
 
-  it('asks a restarted client for the same addresses, and still knows its own after SIGKILL', async () => {
-    const before = await interfaceView(client);
-    const first = await start();
-    await waitForLogs(first, 'lease applied');
-    const held = leased(await interfaceView(client));
-    first.kill('SIGTERM');
-    await first.exited;
+  it.skipIf(KERNEL_LAB)(
+    'asks a restarted client for the same addresses, and still knows its own after SIGKILL',
+    async () => {
+      const before = await interfaceView(client);
+      const first = await start();
+      await waitForLogs(first, 'lease applied');
+      const held = leased(await interfaceView(client));
+      first.kill('SIGTERM');
+      await first.exited;
 
-    const state = JSON.parse(await readFile(`${clientState.path}/wg0/client.json`, 'utf8')) as {
-      ask: Record<string, string>;
-    };
-    expect(state.ask).toEqual({
-      ipv4: held.v4[0]?.split('/')[0],
-      ipv6: held.v6[0]?.split('/')[0],
-    });
+      const state = JSON.parse(await readFile(`${clientState.path}/wg0/client.json`, 'utf8')) as {
+        ask: Record<string, string>;
+      };
+      expect(state.ask).toEqual({
+        ipv4: held.v4[0]?.split('/')[0],
+        ipv6: held.v6[0]?.split('/')[0],
+      });
 
-    const second = await start();
-    const [asked] = await waitForLogs(second, /^(requesting a lease|renewing the lease)$/);
-    expect(asked).toMatchObject({
-      ipv4: held.v4[0]?.split('/')[0],
-      ipv6: held.v6[0]?.split('/')[0],
-    });
-    await waitForLogs(second, /^lease (granted|renewed)$/);
-    expect(leased(await interfaceView(client))).toEqual(held);
-    second.kill('SIGKILL');
-    await second.exited;
+      const second = await start();
+      const [asked] = await waitForLogs(second, /^(requesting a lease|renewing the lease)$/);
+      expect(asked).toMatchObject({
+        ipv4: held.v4[0]?.split('/')[0],
+        ipv6: held.v6[0]?.split('/')[0],
+      });
+      await waitForLogs(second, /^lease (granted|renewed)$/);
+      expect(leased(await interfaceView(client))).toEqual(held);
+      second.kill('SIGKILL');
+      await second.exited;
 
-    // Killed: its addresses stay. The next run recognises them as its own.
-    expect(leased(await interfaceView(client))).toEqual(held);
-    const third = await start();
-    await waitForLogs(third, /^lease (granted|renewed)$/);
-    expect(leased(await interfaceView(client))).toEqual(held);
-    third.kill('SIGTERM');
-    expect((await third.exited).code).toBe(0);
-    expect(await interfaceView(client)).toEqual(before);
-  });
+      // Killed: its addresses stay. The next run recognises them as its own.
+      expect(leased(await interfaceView(client))).toEqual(held);
+      const third = await start();
+      await waitForLogs(third, /^lease (granted|renewed)$/);
+      expect(leased(await interfaceView(client))).toEqual(held);
+      third.kill('SIGTERM');
+      expect((await third.exited).code).toBe(0);
+      expect(await interfaceView(client)).toEqual(before);
+    },
+  );
 
-  it('backs off while the server is down, drops the lease when it runs out, and recovers when the server returns', async () => {
-    const child = await start();
-    await waitForLogs(child, 'lease applied');
-    expect(pushedRoutes(await interfaceView(client))).toHaveLength(2);
+  it.skipIf(KERNEL_LAB)(
+    'backs off while the server is down, drops the lease when it runs out, and recovers when the server returns',
+    async () => {
+      const child = await start();
+      await waitForLogs(child, 'lease applied');
+      expect(pushedRoutes(await interfaceView(client))).toHaveLength(2);
 
-    server?.kill('SIGTERM');
-    await server?.exited;
-    const failures = await waitForLogs(child, 'backing off', 2);
-    expect(failures.map((record) => record.failures)).toEqual([1, 2]);
-    for (const record of failures) expect(record.delayMs).toBeLessThanOrEqual(60_000);
+      server?.kill('SIGTERM');
+      await server?.exited;
+      const failures = await waitForLogs(child, 'backing off', 2);
+      expect(failures.map((record) => record.failures)).toEqual([1, 2]);
+      for (const record of failures) expect(record.delayMs).toBeLessThanOrEqual(60_000);
 
-    await waitForLogs(child, /^the lease ran out/);
-    await waitForLogs(child, 'lease removed from the interface');
-    const expired = await interfaceView(client);
-    expect(leased(expired)).toEqual({ v4: [], v6: [] });
-    expect(pushedRoutes(expired)).toEqual([]);
+      await waitForLogs(child, /^the lease ran out/);
+      await waitForLogs(child, 'lease removed from the interface');
+      const expired = await interfaceView(client);
+      expect(leased(expired)).toEqual({ v4: [], v6: [] });
+      expect(pushedRoutes(expired)).toEqual([]);
 
-    const appliedBefore = logs(child, 'lease applied').length;
-    await startServer();
-    await waitForLogs(child, 'lease applied', appliedBefore + 1, 90_000);
-    const back = await interfaceView(client);
-    expect(leased(back).v4).toHaveLength(1);
-    expect(pushedRoutes(back).sort()).toEqual(['10.77.0.0/16', 'fd77::/48']);
-    child.kill('SIGTERM');
-    expect((await child.exited).code).toBe(0);
-  });
+      const appliedBefore = logs(child, 'lease applied').length;
+      await startServer();
+      await waitForLogs(child, 'lease applied', appliedBefore + 1);
+      const back = await interfaceView(client);
+      expect(leased(back).v4).toHaveLength(1);
+      expect(pushedRoutes(back).sort()).toEqual(['10.77.0.0/16', 'fd77::/48']);
+      child.kill('SIGTERM');
+      expect((await child.exited).code).toBe(0);
+    },
+  );
 
   it('pauses while the link is down and asks again when it comes back up', async () => {
     const child = await start();
@@ -232,56 +241,62 @@ describe('wg-dynamic-client against wg-dynamic-server', () => {
     expect((await child.exited).code).toBe(0);
   });
 
-  it('detaches with --daemon once its checks pass, and stops through its pid file', async () => {
-    const pidFile = `${clientState.path}/client.pid`;
-    const daemon = (name: string) =>
-      client.spawn(process.execPath, [
+  it.skipIf(KERNEL_LAB)(
+    'detaches with --daemon once its checks pass, and stops through its pid file',
+    async () => {
+      const pidFile = `${clientState.path}/client.pid`;
+      const daemon = (name: string) =>
+        client.spawn(process.execPath, [
+          CLIENT_BIN,
+          '--daemon',
+          '--pid-file',
+          pidFile,
+          '--state-dir',
+          clientState.path,
+          name,
+        ]);
+      // The parent returns once the child passed its checks; the child keeps
+      // the parent's standard error for its logs.
+      const parent = await daemon('wg0');
+      expect((await parent.exited).code).toBe(0);
+      const pid = Number((await readFile(pidFile, 'utf8')).trim());
+      expect(pid).toBeGreaterThan(1);
+      expect(pid).not.toBe(parent.pid);
+      await eventually(
+        'the daemon applied its lease',
+        async () => leased(await interfaceView(client)).v4.length === 1,
+      );
+      process.kill(pid, 'SIGTERM');
+      await eventually('the daemon removed its lease and its pid file', async () => {
+        const gone = await readFile(pidFile, 'utf8').then(
+          () => false,
+          () => true,
+        );
+        return gone && leased(await interfaceView(client)).v4.length === 0;
+      });
+
+      // A start that fails: the parent reports the child's failure and status.
+      const failed = await daemon('nope0');
+      expect((await failed.exited).code).toBe(1);
+      expect(failed.stderrLines.join('\n')).toContain('no WireGuard interface named nope0');
+    },
+  );
+
+  it.skipIf(KERNEL_LAB)(
+    'refuses to start on an interface with two link-local addresses, naming the fix',
+    async () => {
+      await client.ip('address', 'add', 'fe80::99/64', 'dev', 'wg0');
+      const result = await client.exec(process.execPath, [
         CLIENT_BIN,
-        '--daemon',
-        '--pid-file',
-        pidFile,
         '--state-dir',
         clientState.path,
-        name,
+        'wg0',
       ]);
-    // The parent returns once the child passed its checks; the child keeps
-    // the parent's standard error for its logs.
-    const parent = await daemon('wg0');
-    expect((await parent.exited).code).toBe(0);
-    const pid = Number((await readFile(pidFile, 'utf8')).trim());
-    expect(pid).toBeGreaterThan(1);
-    expect(pid).not.toBe(parent.pid);
-    await eventually(
-      'the daemon applied its lease',
-      async () => leased(await interfaceView(client)).v4.length === 1,
-    );
-    process.kill(pid, 'SIGTERM');
-    await eventually('the daemon removed its lease and its pid file', async () => {
-      const gone = await readFile(pidFile, 'utf8').then(
-        () => false,
-        () => true,
-      );
-      return gone && leased(await interfaceView(client)).v4.length === 0;
-    });
-
-    // A start that fails: the parent reports the child's failure and status.
-    const failed = await daemon('nope0');
-    expect((await failed.exited).code).toBe(1);
-    expect(failed.stderrLines.join('\n')).toContain('no WireGuard interface named nope0');
-  });
-
-  it('refuses to start on an interface with two link-local addresses, naming the fix', async () => {
-    await client.ip('address', 'add', 'fe80::99/64', 'dev', 'wg0');
-    const result = await client.exec(process.execPath, [
-      CLIENT_BIN,
-      '--state-dir',
-      clientState.path,
-      'wg0',
-    ]);
-    await client.ip('address', 'del', 'fe80::99/64', 'dev', 'wg0');
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('ip address del fe80::99/64 dev wg0');
-  });
+      await client.ip('address', 'del', 'fe80::99/64', 'dev', 'wg0');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('ip address del fe80::99/64 dev wg0');
+    },
+  );
 
   it('ends with status 0 when the interface is removed', async () => {
     const child = await start();

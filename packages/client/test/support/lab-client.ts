@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LabNode, LabProcess } from '@wg-dynamic/lab';
+import { backendFromEnvironment, type LabNode, type LabProcess } from '@wg-dynamic/lab';
 
 const root = fileURLToPath(new URL('../../../..', import.meta.url));
 
@@ -10,6 +10,23 @@ const root = fileURLToPath(new URL('../../../..', import.meta.url));
 export const CLIENT_BIN = join(root, 'packages/client/dist/bin/wg-dynamic-client.js');
 export const SERVER_BIN = join(root, 'packages/server/dist/bin/wg-dynamic-server.js');
 export const RESPONDER = join(root, 'packages/client/test/support/scripted-responder.mjs');
+
+/**
+ * How long a lab test waits for something before it fails: an upper bound,
+ * never what a test asserts, set for the kernel lab's virtual machine, which
+ * runs Node under software emulation many times slower than the host.
+ */
+export const LAB_WAIT_MS = 120_000;
+
+/** Each lab test's own time limit, with room for several waits in a row. */
+export const LAB_TEST_TIMEOUT_MS = 600_000;
+
+/**
+ * True in the kernel lab. Behaviour that does not depend on the WireGuard
+ * implementation (parsing, timing, processes) is proven in the userspace lab
+ * only: every boot of the virtual machine runs the whole lab project.
+ */
+export const KERNEL_LAB = backendFromEnvironment() === 'kernel';
 
 /** A directory of the test's own; `remove()` deletes it. */
 export async function temporaryDirectory(): Promise<{ path: string; remove: () => Promise<void> }> {
@@ -58,7 +75,7 @@ export async function waitForLogs(
   child: LabProcess,
   message: string | RegExp,
   count = 1,
-  timeoutMs = 30_000,
+  timeoutMs = LAB_WAIT_MS,
 ): Promise<Record<string, unknown>[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -79,7 +96,7 @@ export async function waitForLogs(
 export async function eventually(
   what: string,
   check: () => Promise<boolean> | boolean,
-  timeoutMs = 30_000,
+  timeoutMs = LAB_WAIT_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -138,6 +155,6 @@ export async function startResponder(node: LabNode): Promise<LabProcess> {
   const responder = await node.spawn(process.execPath, [RESPONDER, node.interface], {
     stdin: 'pipe',
   });
-  await responder.waitForLine(/^LISTENING$/, 10_000, 'stdout');
+  await responder.waitForLine(/^LISTENING$/, LAB_WAIT_MS, 'stdout');
   return responder;
 }
