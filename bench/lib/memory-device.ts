@@ -37,6 +37,8 @@ export class MemoryDevice implements DevicePort {
   private readonly hasV6: Uint8Array;
   private readonly v6High: bigint;
   private readonly extra = new Map<number, string[]>();
+  private readonly scratchBytes = new Uint8Array(16);
+  private readonly scratch = new DataView(this.scratchBytes.buffer);
 
   constructor(count: number, v6Pool: IpPrefix) {
     if (v6Pool.family !== 6 || v6Pool.length > 64) {
@@ -78,12 +80,22 @@ export class MemoryDevice implements DevicePort {
   }
 
   private prefixesOf(n: number): IpPrefix[] {
-    const prefixes = [IpPrefix.host(clientAddress(n))];
+    // Built from bytes, as a device dump is parsed: the cost stays the server's, not the fake's.
+    const bytes = this.scratch;
+    bytes.setUint32(0, 0xfe80_0000);
+    bytes.setUint32(4, 0);
+    bytes.setUint32(8, 0x000b_0000);
+    bytes.setUint32(12, n);
+    const prefixes = [IpPrefix.host(IpAddress.fromBytes(this.scratchBytes))];
     const v4 = this.v4[n] ?? 0;
-    if (v4 !== 0) prefixes.push(IpPrefix.host(IpAddress.fromBigInt(4, BigInt(v4))));
+    if (v4 !== 0) {
+      bytes.setUint32(0, v4);
+      prefixes.push(IpPrefix.host(IpAddress.fromBytes(this.scratchBytes.subarray(0, 4))));
+    }
     if (this.hasV6[n]) {
-      const low = this.v6[n] ?? 0n;
-      prefixes.push(IpPrefix.host(IpAddress.fromBigInt(6, (this.v6High << 64n) | low)));
+      bytes.setBigUint64(0, this.v6High);
+      bytes.setBigUint64(8, this.v6[n] ?? 0n);
+      prefixes.push(IpPrefix.host(IpAddress.fromBytes(this.scratchBytes)));
     }
     for (const text of this.extra.get(n) ?? []) prefixes.push(IpPrefix.from(text));
     return prefixes;
