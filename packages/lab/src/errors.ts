@@ -14,6 +14,8 @@ export type LabErrorCode =
   | 'INVALID_ARGUMENT'
   /** The lab was used after `destroy()`. */
   | 'DESTROYED'
+  /** Tearing a lab down left something behind; the cause holds every failure. */
+  | 'TEARDOWN_FAILED'
   /** The kernel lab's virtual machine could not boot, crashed or timed out. */
   | 'VM_FAILED';
 

@@ -21,7 +21,7 @@ import {
   setupScript,
   teardownScript,
 } from '../topology/commands.js';
-import { type LabPlan, planLab } from '../topology/plan.js';
+import { LAB_NETNS_PREFIX, type LabPlan, planLab } from '../topology/plan.js';
 import type { LabSpec } from '../topology/spec.js';
 import { LabNode } from './lab-node.js';
 import { registerLiveLab, unregisterLiveLab } from './live-labs.js';
@@ -333,7 +333,15 @@ export class Lab implements AsyncDisposable {
     await attempt(() => rm(this.stateDirectory, { recursive: true, force: true }));
     unregisterLiveLab(this);
     if (problems.length > 0) {
-      throw new AggregateError(problems, `lab ${this.plan.id}: teardown was incomplete`);
+      const reasons = problems.map((problem) =>
+        problem instanceof Error ? problem.message : String(problem),
+      );
+      throw new LabError(
+        'TEARDOWN_FAILED',
+        `lab ${this.plan.id}: teardown was incomplete (look for namespaces named ${LAB_NETNS_PREFIX}${this.plan.id}-*; ` +
+          `Lab.cleanupStale() removes them once this process has ended):\n${reasons.join('\n')}`,
+        { cause: new AggregateError(problems) },
+      );
     }
   }
 }
