@@ -378,6 +378,7 @@ describe('LeaseTable', () => {
         revoked: 0,
         adopted: 0,
         reapplied: 0,
+        cleared: 0,
       });
       expect(records).toEqual([]);
       expect(changes).toEqual([]);
@@ -398,14 +399,46 @@ describe('LeaseTable', () => {
         [B]: ['fe80::b/128', '192.168.4.5/32'],
       });
       const { table: fresh, records, changes, report } = restarted(journal, device);
-      expect(report).toMatchObject({ restored: 0, expired: 1, peerRemoved: 1, adopted: 0 });
+      expect(report).toMatchObject({
+        restored: 0,
+        expired: 1,
+        peerRemoved: 1,
+        adopted: 0,
+        cleared: 1,
+      });
       expect(records.map((r) => r.type === 'release' && r.reason).sort()).toEqual([
         'expired',
         'peer-removed',
       ]);
       // Both stale addresses leave allowed-ips: the expired one and the released one the device kept.
-      expect(changes).toEqual([{ peer: A, add: [], remove: [p('192.168.4.3/32')] }]);
+      expect(changes).toEqual([
+        { peer: A, add: [], remove: [p('192.168.4.3/32')] },
+        { peer: B, add: [], remove: [p('192.168.4.5/32')] },
+      ]);
       expect([...fresh.leases()]).toEqual([]);
+    });
+
+    it('takes out of allowed-ips what a crash left there after the journal released it', () => {
+      // A moved from .3 to .4: the journal has it, the device write never happened.
+      // B's .6 the journal never knew: adopted, as before.
+      const journal: LeaseRecord[] = [
+        grant(A, '192.168.4.3/32', clock.wall - 100),
+        { type: 'release', peer: A, prefix: p('192.168.4.3/32'), reason: 'released' },
+        grant(A, '192.168.4.4/32', clock.wall - 10),
+      ];
+      const device = view({
+        [A]: ['fe80::a/128', '192.168.4.3/32'],
+        [B]: ['fe80::b/128', '192.168.4.6/32'],
+      });
+      const { table: fresh, changes, report } = restarted(journal, device);
+      expect(report).toMatchObject({ restored: 1, cleared: 1, reapplied: 1, adopted: 1 });
+      expect(changes).toEqual([
+        { peer: A, add: [p('192.168.4.4/32')], remove: [p('192.168.4.3/32')] },
+      ]);
+      expect(fresh.leasesOf(A).map((lease) => lease.prefix.toString())).toEqual(['192.168.4.4/32']);
+      // .3 is free again, not an operator's entry: asked for, it is granted.
+      const taken = ask(fresh, B, request(specificAddress(ip('192.168.4.3')), RELEASE));
+      expect(addresses(taken)).toEqual({ 4: '192.168.4.3' });
     });
 
     it('adopts in-pool host addresses the journal never knew, and puts back missing ones', () => {

@@ -94,6 +94,8 @@ export interface RestoreReport {
   readonly revoked: number;
   readonly adopted: number;
   readonly reapplied: number;
+  /** Released addresses still in their peer's allowed-ips (a write the crash cut short), taken out. */
+  readonly cleared: number;
 }
 
 /** A peer's leases, and whether a transaction of it is in flight. */
@@ -396,6 +398,7 @@ export class LeaseTable {
       revoked: 0,
       adopted: 0,
       reapplied: 0,
+      cleared: 0,
     };
     // One holder per prefix: the latest grant wins, should a damaged journal name two.
     const holders = new Map<string | number, Lease>();
@@ -425,31 +428,50 @@ export class LeaseTable {
     }
     journaled.clear();
 
-    // Adopt in-pool host addresses that only the device knows, as the reference does:
-    // an address is a candidate when its peer holds nothing of its family (the usual
-    // allowed-ips, the link-local /128 and the leases, are never candidates), nobody
-    // holds it, and it is a host inside a pool but outside the fixed exclusions (the
-    // reserved ranges, link-local included). A candidate the journal ever named for
-    // that peer was released, not lost: it is not adopted.
+    // In-pool host addresses in a peer's allowed-ips that are not its lease
+    // (the link-local /128 and the leases, the usual allowed-ips, are skipped
+    // at once) and that nobody holds: candidates, if inside a pool and outside
+    // the fixed exclusions (the reserved ranges, link-local included). Rare,
+    // so only they pay for a second read of the records.
     this.view = view;
     const fixed = { 4: this.fixedExclusions(4), 6: this.fixedExclusions(6) };
     const candidates: { peer: PeerId; prefix: IpPrefix }[] = [];
     for (const [peer, allowedIps] of view.peers) {
       const held = this.peers.get(peer);
       for (const prefix of allowedIps) {
-        if (held?.has(addressSlot(prefix.family)) || !prefix.isHost()) continue;
-        if (prefix.address.isLinkLocal() || holders.has(prefixKey(prefix))) continue;
+        if (!prefix.isHost() || prefix.address.isLinkLocal()) continue;
+        if (held?.get(addressSlot(prefix.family))?.prefix.equals(prefix)) continue;
+        if (holders.has(prefixKey(prefix))) continue;
         if (!this.pools.some((pool) => pool.contains(prefix.address))) continue;
         if (fixed[prefix.family].some((x) => x.overlaps(prefix))) continue;
         candidates.push({ peer, prefix });
       }
     }
+    // A candidate whose last record in the journal is its release by that very
+    // peer is what a crash between the journal write and the device write
+    // leaves behind (the journal is written first): it leaves the peer's
+    // allowed-ips. One the journal never named for that peer is adopted, as
+    // the reference does, when the peer holds nothing of its family. Anything
+    // else is an operator's entry, left alone.
+    let leftovers: Map<PeerId, IpPrefix[]> | undefined;
     if (candidates.length > 0) {
       const named = new Set<string>();
-      for (const record of records) named.add(`${record.peer} ${record.prefix}`);
+      const lastWord = new Map<string | number, LeaseRecord>();
+      for (const record of records) {
+        named.add(`${record.peer} ${record.prefix}`);
+        lastWord.set(prefixKey(record.prefix), record);
+      }
       for (const { peer, prefix } of candidates) {
         const slot = addressSlot(prefix.family);
         const key = prefixKey(prefix);
+        const last = lastWord.get(key);
+        if (last?.type === 'release' && last.peer === peer && last.prefix.equals(prefix)) {
+          leftovers ??= new Map();
+          leftovers.set(peer, [...(leftovers.get(peer) ?? []), prefix]);
+          removals.set(peer, [...(removals.get(peer) ?? []), prefix]);
+          report.cleared++;
+          continue;
+        }
         if (holders.has(key) || named.has(`${peer} ${prefix}`)) continue;
         const state = this.stateOf(peer);
         if (state.has(slot)) continue;
@@ -467,6 +489,18 @@ export class LeaseTable {
         report.adopted++;
       }
     }
+    // The view the table goes on with: without the leftovers it takes out.
+    if (leftovers) {
+      const peers = new Map(view.peers);
+      for (const [peer, gone] of leftovers) {
+        peers.set(
+          peer,
+          (view.peers.get(peer) ?? []).filter((prefix) => !gone.some((g) => g.equals(prefix))),
+        );
+      }
+      view = { ownAddresses: view.ownAddresses, peers };
+    }
+    this.view = view;
     holders.clear();
 
     const reconfigured = this.reconfigure();
