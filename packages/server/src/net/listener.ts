@@ -17,12 +17,20 @@ export interface ListenerLimits {
   readonly maxConnectionsPerPeer: number;
   /** A connection that sends nothing for this long is closed. */
   readonly idleTimeoutMs: number;
+  /**
+   * A request must be whole this long after the connection opened or the
+   * previous answer left, or the connection is closed: a peer that trickles
+   * a byte now and then (slow loris) is never idle, but it cannot hold a
+   * connection for longer than this either.
+   */
+  readonly requestTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ListenerLimits = {
   maxConnections: 1024,
   maxConnectionsPerPeer: 4,
   idleTimeoutMs: 10_000,
+  requestTimeoutMs: 10_000,
 };
 
 /** Why a connection was refused, as logged and counted. */
@@ -31,7 +39,8 @@ export type Refusal =
   | 'unknown-source'
   | 'too-many-connections'
   | 'too-many-peer-connections'
-  | 'invalid-request';
+  | 'invalid-request'
+  | 'request-timeout';
 
 export interface ListenerOptions {
   /** `fe80::%wg0`: the server's address, scoped to its interface. */
@@ -192,13 +201,33 @@ export class Listener {
     let broken = false; // a protocol error was parsed: nothing after it counts
     let ended = false; // the client sent FIN: answer what is queued, then close
 
+    // The whole-request deadline: running while the server waits for a
+    // request, stopped while it works on one.
+    let deadline: NodeJS.Timeout | undefined;
+    const awaitRequest = () => {
+      clearTimeout(deadline);
+      deadline = setTimeout(() => {
+        this.options.onRefusal?.('request-timeout');
+        this.refusals.warn(
+          { peer, reason: 'request-timeout', timeoutMs: this.limits.requestTimeoutMs },
+          'request not complete in time; connection closed',
+        );
+        socket.destroy();
+      }, this.limits.requestTimeoutMs);
+    };
+    socket.once('close', () => clearTimeout(deadline));
+
     const finish = () => {
       if (this.closing || ended || broken) socket.end();
-      else socket.resume();
+      else {
+        awaitRequest();
+        socket.resume();
+      }
     };
 
     const work = async () => {
       working = true;
+      clearTimeout(deadline);
       this.busy.add(socket);
       socket.pause();
       try {
@@ -238,8 +267,10 @@ export class Listener {
     });
     socket.on('end', () => {
       ended = true;
+      clearTimeout(deadline);
       if (!working) socket.end();
     });
+    awaitRequest();
     socket.resume();
   }
 }
