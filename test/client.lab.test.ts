@@ -282,6 +282,25 @@ describe('wg-dynamic-client against wg-dynamic-server', { timeout: LAB_TEST_TIME
     },
   );
 
+  it.skipIf(KERNEL_LAB)('refuses to run a second client for the same interface', async () => {
+    const first = await start();
+    await waitForLogs(first, 'lease applied');
+    const held = leased(await interfaceView(client));
+    const second = await client.exec(process.execPath, [
+      CLIENT_BIN,
+      '--state-dir',
+      clientState.path,
+      'wg0',
+    ]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(
+      `another wg-dynamic-client (pid ${first.pid}) already runs for wg0`,
+    );
+    expect(leased(await interfaceView(client))).toEqual(held);
+    first.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+  });
+
   it.skipIf(KERNEL_LAB)(
     'refuses to start on an interface with two link-local addresses, naming the fix',
     async () => {

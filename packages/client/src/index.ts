@@ -5,6 +5,7 @@ export {
   parseCommandLine,
   USAGE,
 } from './cli/options.js';
+export { claimPidFile } from './cli/pid-file.js';
 export { unsafeAddressReason, unsafeRouteReason } from './core/address-safety.js';
 export {
   type AddedRecord,
@@ -74,6 +75,7 @@ export {
   ClientRuntime,
   type ClientRuntimeOptions,
   type Clock,
+  type StartHooks,
   systemClock,
 } from './system/client-runtime.js';
 export {

@@ -2,6 +2,7 @@
  * The program: parse the command line, detach with --daemon, run the client
  * until it stops, exit with its status. Started by bin/wg-dynamic-client.js.
  */
+import { join } from 'node:path';
 import { createProgramLogger, type Logger, onTermination, runProgram } from '@wg-dynamic/cli';
 import { ClientRuntime } from '../system/client-runtime.js';
 import { detach, isDaemonChild, notifyReady } from './daemon.js';
@@ -28,17 +29,30 @@ await runProgram(
       logger,
     });
     const removeHandlers = onTermination((signal) => runtime.stop(`received ${signal}`));
-    let releasePidFile: (() => Promise<void>) | undefined;
-    await runtime.start(async () => {
-      if (options.pidFile !== undefined) releasePidFile = await claimPidFile(options.pidFile);
-      if (isDaemonChild()) {
+    const releases: Array<() => Promise<void>> = [];
+    await runtime.start({
+      claim: async () => {
+        // One client per interface: two would share, and undo, one record of what they added.
+        const lock = join(options.stateDirectory, options.interfaceName, 'client.lock');
+        releases.push(
+          await claimPidFile(
+            lock,
+            (pid) =>
+              `another wg-dynamic-client (pid ${pid}) already runs for ${options.interfaceName} ` +
+              `(${lock}): stop it first (\`kill ${pid}\`)`,
+          ),
+        );
+        if (options.pidFile !== undefined) releases.push(await claimPidFile(options.pidFile));
+      },
+      ready: () => {
+        if (!isDaemonChild()) return;
         process.chdir('/');
         notifyReady();
-      }
+      },
     });
     const status = await runtime.exited;
     removeHandlers();
-    await releasePidFile?.();
+    for (const release of releases) await release();
     return status;
   },
   { usage: USAGE, logger: () => logger },

@@ -4,19 +4,19 @@ import { FatalError } from '@wg-dynamic/cli';
 
 /**
  * Writes this process's id to `path` (atomically) for wg-quick and init
- * scripts (`kill $(cat /run/wg-dynamic/wg0.pid)`). Refuses when the file
- * names another wg-dynamic-client that is still running: two clients on one
- * interface would undo each other's work. Returns the function that removes
- * the file again (only while it still holds this process's id).
+ * scripts (`kill $(cat /run/wg-dynamic/wg0.pid)`), or as a lock. Refuses,
+ * with `conflict(pid)` as the message, when the file names another
+ * wg-dynamic-client that is still running. Returns the function that
+ * removes the file again (only while it still holds this process's id).
  */
-export async function claimPidFile(path: string): Promise<() => Promise<void>> {
+export async function claimPidFile(
+  path: string,
+  conflict: (pid: number) => string = (pid) =>
+    `another wg-dynamic-client (pid ${pid}) already runs with the pid file ${path}: ` +
+    `stop it first (\`kill ${pid}\`), or give this one another --pid-file`,
+): Promise<() => Promise<void>> {
   const other = await runningClient(path);
-  if (other !== undefined && other !== process.pid) {
-    throw new FatalError(
-      `another wg-dynamic-client (pid ${other}) already runs with the pid file ${path}: ` +
-        `stop it first (\`kill ${other}\`), or give this one another --pid-file`,
-    );
-  }
+  if (other !== undefined && other !== process.pid) throw new FatalError(conflict(other));
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o755 });
     const temporary = `${path}.tmp-${process.pid}`;

@@ -53,6 +53,13 @@ export const systemClock: Clock = {
   now: () => ({ monotonic: performance.now(), wall: Date.now() }),
 };
 
+export interface StartHooks {
+  /** After the checks, before any change; may throw (a FatalError) to stop the start. */
+  readonly claim?: () => Promise<void>;
+  /** Once everything is in place and the client is about to ask. */
+  readonly ready?: () => void;
+}
+
 export interface ClientRuntimeOptions {
   readonly interfaceName: string;
   readonly families: Families;
@@ -134,8 +141,11 @@ export class ClientRuntime {
    * Runs the start-up checks (throwing StartupCheckError or FatalError with
    * the fix), adds the route to the server if none exists, and starts asking.
    * Link notifications are subscribed to in parallel with the first request.
+   * `claim` runs once the checks passed and before the first change (the
+   * place to refuse a second client for the interface); `ready` once the
+   * client is about to ask.
    */
-  async start(onChecked?: () => void | Promise<void>): Promise<void> {
+  async start(hooks: StartHooks = {}): Promise<void> {
     this.#events = this.#openEvents({ groups: ['link'] });
     // An unused subscription still has to be closed (and its failure handled).
     this.#events.catch(() => {});
@@ -151,9 +161,10 @@ export class ClientRuntime {
       }
       up = checked.up;
       memory = loaded.state.memory;
+      await hooks.claim?.();
       await this.#recoverOwnership();
       if (checked.needsServerRoute) await this.#addServerRoute();
-      await onChecked?.();
+      hooks.ready?.();
     } catch (error) {
       await this.#close();
       throw error;
