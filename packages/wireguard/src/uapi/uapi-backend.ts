@@ -3,6 +3,7 @@ import type { Device } from '../device.js';
 import type { DeviceConfig } from '../device-config.js';
 import { Errno, errnoName } from '../errno.js';
 import { WireGuardError } from '../errors.js';
+import type { Key } from '../key.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { encodeUapiSet, UAPI_GET } from './encode-set.js';
 import { UapiDeviceParser } from './parse-device.js';
@@ -58,12 +59,18 @@ export class UapiBackend implements Backend {
         'no link of that name in this network namespace; index 0',
       );
     }
+    // The UAPI gives no public key: it is derived (X25519) on first read only,
+    // since that costs tens of milliseconds in a fresh process that may never look.
+    let publicKey: Key | undefined;
     return {
       name,
       index: index ?? 0,
       backend: 'userspace',
       privateKey: state.privateKey,
-      publicKey: state.privateKey?.publicKey(),
+      get publicKey() {
+        publicKey ??= state.privateKey?.publicKey();
+        return publicKey;
+      },
       listenPort: state.listenPort,
       firewallMark: state.firewallMark,
       peers: state.peers,
