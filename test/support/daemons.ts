@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LabNode, LabProcess } from '@wg-dynamic/lab';
+import { backendFromEnvironment, type LabNode, type LabProcess } from '@wg-dynamic/lab';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -10,6 +10,16 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 export const SERVER_BIN = join(root, 'packages/server/dist/bin/wg-dynamic-server.js');
 export const CLIENT_BIN = join(root, 'packages/client/dist/bin/wg-dynamic-client.js');
 export const EXCHANGE = join(root, 'test/support/exchange.mjs');
+
+/**
+ * How long to wait for what takes a daemon a moment on the host: in the
+ * kernel lab, which runs under software emulation, Node needs seconds to
+ * start and a daemon can need a minute. A guard against hanging, never a
+ * measure of speed: tests make no assertion on it.
+ */
+export function patient(ms: number): number {
+  return backendFromEnvironment() === 'kernel' ? ms * 10 : ms;
+}
 
 /** A state directory of the test's own, removed by the returned function. */
 export async function stateDirectory(): Promise<{ path: string; remove: () => Promise<void> }> {
@@ -21,7 +31,7 @@ export async function stateDirectory(): Promise<{ path: string; remove: () => Pr
 export async function startServer(node: LabNode, args: readonly string[]): Promise<LabProcess> {
   const server = await node.spawn('node', [SERVER_BIN, ...args, node.interface]);
   try {
-    await server.waitForLine(/"msg":"listening"|listening/, 30_000);
+    await server.waitForLine(/"msg":"listening"|listening/, patient(30_000));
   } catch (error) {
     throw new Error(`wg-dynamic-server did not start:\n${server.outputTail(40)}`, { cause: error });
   }
@@ -40,7 +50,16 @@ export interface Exchange {
 export async function exchange(
   node: LabNode,
   request: string,
-  options: { from?: string; sourcePort?: number; all?: boolean } = {},
+  options: {
+    from?: string;
+    sourcePort?: number;
+    /** Everything until the server closes, not just the first answer. */
+    all?: boolean;
+    /** Everything the server writes until it closes or this long after its first answer. */
+    lingerMs?: number;
+    /** How long to wait for an answer (default 5 s, longer in the kernel lab). */
+    timeoutMs?: number;
+  } = {},
 ): Promise<Exchange> {
   const args = [
     EXCHANGE,
@@ -49,8 +68,11 @@ export async function exchange(
     '--source-port',
     String(options.sourcePort ?? 970),
     ...(options.all ? ['--all'] : []),
+    ...(options.lingerMs === undefined ? [] : ['--linger', String(options.lingerMs)]),
+    '--timeout',
+    String(options.timeoutMs ?? patient(5_000)),
   ];
-  const result = await node.exec('node', args, { input: request });
+  const result = await node.exec('node', args, { input: request, timeoutMs: patient(60_000) });
   return { code: result.code ?? -1, answer: result.stdout, error: result.stderr.trim() };
 }
 
@@ -85,7 +107,7 @@ export async function allowedIps(node: LabNode): Promise<Map<string, string[]>> 
 export async function eventually(
   what: string,
   check: () => Promise<boolean>,
-  timeoutMs = 30_000,
+  timeoutMs = patient(30_000),
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
