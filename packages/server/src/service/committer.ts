@@ -54,6 +54,13 @@ export class Committer {
 
   /** Resolves once the transaction is durable, applied and committed; rejects once aborted. */
   submit(tx: Transaction): Promise<void> {
+    if (tx.records.length === 0 && tx.changes.length === 0) {
+      // Nothing to write (a release of nothing, nothing available while holding
+      // nothing): committed at once, without waiting for a batch.
+      const followUp = this.table.commit(tx);
+      if (followUp.records.length > 0) void this.apply(followUp).catch(() => {});
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
       this.enqueue({
         records: tx.records,
