@@ -244,15 +244,19 @@ export class Listener {
           }
           const response = await this.options.handle(peer, event.message);
           if (socket.destroyed) return;
-          if (!socket.write(serializeResponse(response))) {
-            await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
-          }
+          // Answers to requests that came together leave together (one packet
+          // for many, not one each): held back while more requests wait.
+          if (queue.length > 0 && socket.writableCorked === 0) socket.cork();
+          const written = socket.write(serializeResponse(response));
+          if (queue.length === 0 || !written) uncork(socket);
+          if (!written) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
         }
         finish();
       } catch (error) {
         this.options.logger.error({ peer, err: error }, 'request failed');
         socket.destroy();
       } finally {
+        uncork(socket);
         working = false;
         this.busy.delete(socket);
       }
@@ -273,4 +277,8 @@ export class Listener {
     awaitRequest();
     socket.resume();
   }
+}
+
+function uncork(socket: Socket): void {
+  while (socket.writableCorked > 0) socket.uncork();
 }
