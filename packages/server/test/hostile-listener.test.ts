@@ -86,3 +86,29 @@ describe('Listener against hostile peers', () => {
     socket.destroy();
   });
 });
+
+describe('Listener after an invalid request', () => {
+  it('lets go of the connection as soon as the client closes, not at the idle timeout', async () => {
+    // A peer that sends junk, reads the error and closes must not keep
+    // holding one of its few connections for the idle timeout.
+    const { listener } = await start({ limits: { idleTimeoutMs: 60_000 } });
+    for (const ending of ['end', 'reset'] as const) {
+      const socket = await open(listener.port);
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+      });
+      socket.write('request_ip=1\nnonsense\n\n');
+      while (!text.endsWith('\n\n')) await once(socket, 'data');
+      expect(text).toBe('errno=1\nerrmsg=Invalid request\n\n');
+      if (ending === 'end') socket.end();
+      else socket.resetAndDestroy();
+      const deadline = Date.now() + 3_000;
+      while (listener.connectionCount > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(listener.connectionCount, `after the client's ${ending}`).toBe(0);
+      socket.destroy();
+    }
+  });
+});
