@@ -87,7 +87,15 @@ export class Listener {
   }
 
   async listen(): Promise<void> {
-    this.server.listen({ host: this.options.host, port: this.options.port, exclusive: true });
+    this.server.listen({
+      host: this.options.host,
+      port: this.options.port,
+      exclusive: true,
+      // Room in the kernel's accept queue for as many connections as the server
+      // takes: with Node's default (511), a burst of 1,024 clients loses SYNs,
+      // and each lost one costs its client a second or more.
+      backlog: this.limits.maxConnections,
+    });
     await Promise.race([
       once(this.server, 'listening'),
       once(this.server, 'error').then(([error]) => {
