@@ -18,7 +18,8 @@
  * are 50,000 such clients.
  *
  * For work on the server, two environment variables narrow it down:
- * WG_DYNAMIC_BENCH_SERVER=throughput (or memory) runs only that part, and
+ * WG_DYNAMIC_BENCH_SERVER=throughput (or memory) runs only that part,
+ * WG_DYNAMIC_BENCH_CLIENTS=64 (or 1, or 1024) only that many clients, and
  * WG_DYNAMIC_BENCH_PROFILE=<dir> writes a CPU profile of each server
  * process there (node --cpu-prof).
  *
@@ -80,7 +81,9 @@ export default async function server(): Promise<Figure[]> {
   const figures: Figure[] = [];
   try {
     const part = process.env.WG_DYNAMIC_BENCH_SERVER;
-    for (const level of part === 'memory' ? [] : LEVELS) {
+    const only = process.env.WG_DYNAMIC_BENCH_CLIENTS;
+    const levels = LEVELS.filter((level) => !only || String(level.concurrency) === only);
+    for (const level of part === 'memory' ? [] : levels) {
       const ceiling = await throughput(network, 'ceiling', level, generator, scratch);
       const measured = await throughput(network, 'server', level, generator, scratch);
       figures.push(...throughputFigures(level, measured, ceiling, generator, fileSystem));

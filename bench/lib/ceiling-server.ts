@@ -14,6 +14,7 @@
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
+import { DEFAULT_LIMITS } from '@wg-dynamic/server';
 
 /** The size and shape of wg-dynamic-server's answer to a first request. */
 export const CEILING_ANSWER = Buffer.from(
@@ -37,7 +38,13 @@ const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => 
   });
   socket.on('end', () => socket.end());
 });
-server.listen({ host: `fe80::%${interfaceName}`, port: 970, exclusive: true });
+// The listen options of wg-dynamic-server's listener (net/listener.ts), backlog included.
+server.listen({
+  host: `fe80::%${interfaceName}`,
+  port: 970,
+  exclusive: true,
+  backlog: DEFAULT_LIMITS.maxConnections,
+});
 await once(server, 'listening');
 process.stdout.write(`${JSON.stringify({ event: 'listening' })}\n`);
 for await (const line of createInterface({ input: process.stdin })) {
