@@ -17,7 +17,7 @@ export const Extension = {
 export type Extension = (typeof Extension)[keyof typeof Extension];
 
 /** The extensions a server of this implementation applies, in the order it names them. */
-export const SUPPORTED_EXTENSIONS: readonly Extension[] = [Extension.Route];
+export const SUPPORTED_EXTENSIONS: readonly Extension[] = [Extension.Route, Extension.Prefix];
 
 /** The extensions of `offered` that this implementation understands too. */
 export function commonExtensions(offered: readonly string[]): Extension[] {

@@ -1,6 +1,8 @@
 import { IpAddress, IpPrefix } from '@wg-dynamic/ip';
 import {
+  commonExtensions,
   Errno,
+  Extension,
   MAX_LINE_SIZE,
   NEW_ADDRESS,
   type ParseEvent,
@@ -11,6 +13,7 @@ import {
   RequestParser,
   type Response,
   ResponseParser,
+  SUPPORTED_EXTENSIONS,
   serializeRequest,
   serializeResponse,
   specificAddress,
@@ -201,6 +204,19 @@ describe('golden responses (what the reference server sends)', () => {
       leaseTime: 2,
     }).toString('latin1');
     expect(bytes).toBe('ip=2001:db8::1/128\nleasestart=1\nleasetime=2\nerrno=0\n\n');
+  });
+});
+
+describe('extension negotiation', () => {
+  it('this implementation applies route and prefix, in that order', () => {
+    expect(SUPPORTED_EXTENSIONS).toEqual([Extension.Route, Extension.Prefix]);
+  });
+
+  it('answers with the names both sides know, in its own order, never one not offered', () => {
+    expect(commonExtensions(['prefix', 'x-future', 'route'])).toEqual(['route', 'prefix']);
+    expect(commonExtensions(['prefix'])).toEqual(['prefix']);
+    expect(commonExtensions(['x-future'])).toEqual([]);
+    expect(commonExtensions([])).toEqual([]);
   });
 });
 

@@ -51,6 +51,34 @@ describe('leaseRecordCodec', () => {
     },
   );
 
+  it('round-trips delegated prefixes under their own types, apart from addresses', () => {
+    for (const text of ['10.200.0.16/28', '2001:db8:100:5::/64', '10.200.0.7/32']) {
+      const grant: LeaseRecord = {
+        type: 'grant',
+        peer: PEER,
+        prefix: prefix(text),
+        start: 1_700_000_000,
+        duration: 3600,
+        delegated: true,
+      };
+      const release: LeaseRecord = {
+        type: 'release',
+        peer: PEER,
+        prefix: prefix(text),
+        reason: 'expired',
+        delegated: true,
+      };
+      expect(leaseRecordCodec.encode(grant)[0]).toBe(LeaseRecordType.GrantPrefixV1);
+      expect(leaseRecordCodec.encode(release)[0]).toBe(LeaseRecordType.ReleasePrefixV1);
+      expect(roundTrip(grant)).toEqual(grant);
+      expect(roundTrip(release)).toEqual(release);
+      // The same prefix as an address record decodes without the flag: the type byte tells them apart.
+      const { delegated: _, ...address } = grant;
+      expect(roundTrip(address)).toEqual(address);
+      expect('delegated' in roundTrip(address)).toBe(false);
+    }
+  });
+
   it('keeps the extremes of start and duration', () => {
     for (const [start, duration] of [
       [0, 0],

@@ -39,6 +39,11 @@ export class Allocator {
     return this.space.capacity;
   }
 
+  /** The height of the tree of allocated units: what one allocation, release or lookup walks. */
+  get depth(): number {
+    return this.allocated.height;
+  }
+
   get allocatedCount(): number {
     return this.allocated.size;
   }

@@ -61,6 +61,11 @@ export class RankSet {
     return size(this.root);
   }
 
+  /** The tree's height: every operation walks one path of at most this many nodes. */
+  get height(): number {
+    return height(this.root);
+  }
+
   has(key: bigint): boolean {
     let node = this.root;
     while (node) {

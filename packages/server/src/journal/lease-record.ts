@@ -16,6 +16,10 @@ export const LeaseRecordType = {
   GrantV1: 0x01,
   /** type, family, prefix length, reason, peer[32], address[4|16] */
   ReleaseV1: 0x02,
+  /** A delegated prefix's grant (extension "prefix"): GrantV1's layout. */
+  GrantPrefixV1: 0x03,
+  /** A delegated prefix's release: ReleaseV1's layout. */
+  ReleasePrefixV1: 0x04,
 } as const;
 
 /** WG_KEY_LEN, <linux/wireguard.h>. */
@@ -74,7 +78,7 @@ function encode(record: LeaseRecord): Uint8Array {
     checkU32(record.start, 'its start (UNIX seconds)');
     checkU32(record.duration, 'its duration (seconds)');
     const payload = Buffer.allocUnsafe(GRANT_FIXED + size);
-    payload[0] = LeaseRecordType.GrantV1;
+    payload[0] = record.delegated ? LeaseRecordType.GrantPrefixV1 : LeaseRecordType.GrantV1;
     payload[1] = family;
     payload[2] = record.prefix.length;
     encodePeer(record.peer, payload, 3);
@@ -87,7 +91,7 @@ function encode(record: LeaseRecord): Uint8Array {
     const code = REASON_CODES[record.reason];
     if (code === undefined) throw invalid(`"${String(record.reason)}" is not a release reason`);
     const payload = Buffer.allocUnsafe(RELEASE_FIXED + size);
-    payload[0] = LeaseRecordType.ReleaseV1;
+    payload[0] = record.delegated ? LeaseRecordType.ReleasePrefixV1 : LeaseRecordType.ReleaseV1;
     payload[1] = family;
     payload[2] = record.prefix.length;
     payload[3] = code;
@@ -118,8 +122,10 @@ function check(payload: Uint8Array): PayloadProblem | undefined {
   if (payload.length < 3) return problem(`${payload.length} bytes is too short for a record`);
   switch (payload[0]) {
     case LeaseRecordType.GrantV1:
+    case LeaseRecordType.GrantPrefixV1:
       return checkPrefix(payload, GRANT_FIXED);
     case LeaseRecordType.ReleaseV1:
+    case LeaseRecordType.ReleasePrefixV1:
       return (
         checkPrefix(payload, RELEASE_FIXED) ??
         (REASONS[payload[3] ?? 0] === undefined
@@ -147,28 +153,34 @@ function decode(payload: Uint8Array): LeaseRecord {
   const family = bytes[1] as IpFamily;
   const length = bytes[2] as number;
   const size = addressLength[family];
-  if (bytes[0] === LeaseRecordType.GrantV1) {
+  const type = bytes[0];
+  if (type === LeaseRecordType.GrantV1 || type === LeaseRecordType.GrantPrefixV1) {
     const at = 3 + WG_KEY_LEN;
-    return {
+    const grant = {
       type: 'grant',
       peer: bytes.toString('base64', 3, at),
       prefix: new IpPrefix(IpAddress.fromBytes(bytes.subarray(at, at + size)), length),
       start: bytes.readUInt32LE(at + size),
       duration: bytes.readUInt32LE(at + size + 4),
-    };
+    } as const;
+    return type === LeaseRecordType.GrantPrefixV1 ? { ...grant, delegated: true } : grant;
   }
   const at = 4 + WG_KEY_LEN;
-  return {
+  const release = {
     type: 'release',
     peer: bytes.toString('base64', 4, at),
     prefix: new IpPrefix(IpAddress.fromBytes(bytes.subarray(at, at + size)), length),
     reason: REASONS[bytes[3] as number] as ReleaseReason,
-  };
+  } as const;
+  return type === LeaseRecordType.ReleasePrefixV1 ? { ...release, delegated: true } : release;
 }
 
 /**
  * The lease table's records in binary: a grant of an IPv4 address takes 47
- * bytes (IPv6: 59), a release 40 (52); integers little-endian. The start is
+ * bytes (IPv6: 59), a release 40 (52); integers little-endian. A delegated
+ * prefix's records have the same layout under their own type byte (0x03,
+ * 0x04), so a server that predates delegation refuses such a journal
+ * instead of reading a prefix as an address. The start is
  * u32 UNIX seconds (good until 2106; a later layout would be a new type).
  */
 export const leaseRecordCodec: RecordCodec<LeaseRecord> = { encode, check, decode };

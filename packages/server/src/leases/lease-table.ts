@@ -4,20 +4,27 @@ import {
   commonExtensions,
   Errno,
   Extension,
+  type PrefixRequest,
   type Request,
   type ResponseFields,
 } from '@wg-dynamic/protocol';
 import { Allocator, poolEdges, RESERVED_PREFIXES } from '../allocator/allocator.js';
+import { type Delegation, PrefixPools } from '../allocator/prefix-pools.js';
 import type { RandomSource } from '../random.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import {
   type AllowedIpsChange,
   addressSlot,
   type Clock,
+  grantRecord,
+  isPrefixSlot,
   type Lease,
   type LeaseRecord,
   type PeerId,
+  prefixSlot,
   type ReleaseReason,
+  recordSlot,
+  releaseRecord,
   type Slot,
 } from './lease.js';
 import { PeerLeases } from './peer-leases.js';
@@ -29,6 +36,8 @@ export interface LeaseTableOptions {
   readonly random: RandomSource;
   /** Routes pushed to clients that speak the route extension. */
   readonly routes?: readonly IpPrefix[];
+  /** Delegation pools (`--delegate`), for clients that speak the prefix extension. */
+  readonly delegations?: readonly Delegation[];
 }
 
 /** What the server knows of its WireGuard interface. */
@@ -48,9 +57,9 @@ export interface Effects {
 /**
  * One peer's change, decided but not yet applied. The server writes its
  * records to the journal and its allowed-ips change to the device, then
- * commits it, or aborts it if either failed. Addresses it takes are reserved
- * from the moment it is prepared; addresses it gives up stay the peer's
- * until commit.
+ * commits it, or aborts it if either failed. Addresses (and prefixes) it
+ * takes are reserved from the moment it is prepared; those it gives up stay
+ * the peer's until commit.
  */
 export class Transaction implements Effects {
   readonly peer: PeerId;
@@ -60,16 +69,20 @@ export class Transaction implements Effects {
   readonly changes: readonly AllowedIpsChange[];
   /** @internal */ readonly grants: readonly Lease[];
   /** @internal */ readonly releases: readonly Lease[];
-  /** @internal */ readonly reserved: readonly IpPrefix[];
+  /** @internal */ readonly reserved: readonly Reservation[];
   /** @internal */ settled = false;
 
-  /** @internal */
+  /**
+   * @internal `fresh`: the grants that are not renewals of what the peer
+   * holds (their prefixes enter its allowed-ips).
+   */
   constructor(
     peer: PeerId,
     response: ResponseFields | undefined,
     grants: Lease[],
     releases: { lease: Lease; reason: ReleaseReason }[],
-    reserved: IpPrefix[],
+    reserved: Reservation[],
+    fresh: readonly Lease[] = [],
   ) {
     this.peer = peer;
     this.response = response;
@@ -80,7 +93,7 @@ export class Transaction implements Effects {
       ...releases.map(({ lease, reason }) => releaseRecord(lease, reason)),
       ...grants.map(grantRecord),
     ];
-    const add = reserved.filter((prefix) => grants.some((g) => g.prefix.equals(prefix)));
+    const add = fresh.map((lease) => lease.prefix);
     const remove = releases.map(({ lease }) => lease.prefix);
     this.changes = add.length > 0 || remove.length > 0 ? [{ peer, add, remove }] : [];
   }
@@ -96,6 +109,12 @@ export interface RestoreReport {
   readonly reapplied: number;
   /** Released addresses still in their peer's allowed-ips (a write the crash cut short), taken out. */
   readonly cleared: number;
+}
+
+/** An address or prefix taken from its allocator by a prepared transaction. */
+interface Reservation {
+  readonly slot: Slot;
+  readonly prefix: IpPrefix;
 }
 
 /** A peer's leases, and whether a transaction of it is in flight. */
@@ -119,12 +138,19 @@ const NO_PREFIXES: readonly IpPrefix[] = Object.freeze([]);
  * state keeps its address); a real address is kept if it is the peer's, taken
  * if free and in a pool, and otherwise refused with errno 3, the peer's old
  * address of that family being released as the reference does.
+ *
+ * Delegated prefixes (extension "prefix", only for a request that lists it)
+ * follow the same table with `prefix=` lines: none releases, `0.0.0.0/L` or
+ * `::/L` asks for a prefix of length L or longer, a real prefix is kept or
+ * taken. They come from the delegation pools (PrefixPools), which never
+ * overlap the address pools: each side excludes the other.
  */
 export class LeaseTable {
   private readonly leaseTime: number;
   private readonly clock: Clock;
   private routes: readonly IpPrefix[];
   private readonly allocators: Record<IpFamily, Allocator>;
+  private readonly prefixPools: PrefixPools;
   private readonly peers = new Map<PeerId, PeerState>();
   private count = 0;
   /** Each peer with leases, at the earliest end of them. */
@@ -145,6 +171,7 @@ export class LeaseTable {
       4: Allocator.forAddresses(4, options.random),
       6: Allocator.forAddresses(6, options.random),
     };
+    this.prefixPools = new PrefixPools(options.delegations ?? [], options.random);
   }
 
   // ---- requests -------------------------------------------------------------------------------
@@ -169,7 +196,8 @@ export class LeaseTable {
     const state = this.claim(peer);
     const grants: Lease[] = [];
     const releases: { lease: Lease; reason: ReleaseReason }[] = [];
-    const reserved: IpPrefix[] = [];
+    const reserved: Reservation[] = [];
+    const fresh: Lease[] = [];
     const ip: { 4?: IpAddress; 6?: IpAddress } = {};
     let unavailable = false;
     const now = this.clock.monotonicMs();
@@ -190,7 +218,7 @@ export class LeaseTable {
           prefix = held.prefix;
         } else if (allowNew) {
           prefix = allocator.allocate();
-          if (prefix) reserved.push(prefix);
+          if (prefix) reserved.push({ slot, prefix });
         }
       } else {
         const wanted = IpPrefix.host(asked.address);
@@ -198,7 +226,7 @@ export class LeaseTable {
           if (allocator.isAllocated(wanted)) prefix = wanted;
         } else if (allowNew && allocator.take(wanted)) {
           prefix = wanted;
-          reserved.push(wanted);
+          reserved.push({ slot, prefix });
         }
       }
       if (held && !(prefix && held.prefix.equals(prefix))) {
@@ -208,15 +236,54 @@ export class LeaseTable {
         unavailable = true;
         continue;
       }
-      grants.push({
+      const lease: Lease = {
         peer: state.peer,
         slot,
         prefix,
         start,
         duration: this.leaseTime,
         expiresAt: whole(now + this.leaseTime * 1000),
-      });
+      };
+      grants.push(lease);
+      if (!held?.prefix.equals(prefix)) fresh.push(lease);
       ip[family] = prefix.address;
+    }
+
+    // The extension "prefix" is applied only when the client lists it and
+    // the server delegates: otherwise the peer's prefixes are left as they are.
+    const extensions = commonExtensions(request.extensions).filter(
+      (name) => name !== Extension.Prefix || this.prefixPools.size > 0,
+    );
+    const delegated: { 4?: IpPrefix; 6?: IpPrefix } = {};
+    if (extensions.includes(Extension.Prefix)) {
+      for (const family of FAMILIES) {
+        const slot = prefixSlot(family);
+        const held = state.get(slot);
+        const asked = request.prefix[family];
+        if (asked.kind === 'release') {
+          if (held) releases.push({ lease: held, reason: 'released' });
+          continue;
+        }
+        const prefix = this.choosePrefix(family, asked, held, allowNew, slot, reserved);
+        if (held && !(prefix && held.prefix.equals(prefix))) {
+          releases.push({ lease: held, reason: 'released' });
+        }
+        if (!prefix) {
+          unavailable = true;
+          continue;
+        }
+        const lease: Lease = {
+          peer: state.peer,
+          slot,
+          prefix,
+          start,
+          duration: this.leaseTime,
+          expiresAt: whole(now + this.leaseTime * 1000),
+        };
+        grants.push(lease);
+        if (!held?.prefix.equals(prefix)) fresh.push(lease);
+        delegated[family] = prefix;
+      }
     }
 
     const response: { -readonly [K in keyof ResponseFields]: ResponseFields[K] } = {
@@ -226,11 +293,46 @@ export class LeaseTable {
     if (grants.length > 0) {
       response.leaseStart = start;
       response.leaseTime = this.leaseTime;
-      const extensions = commonExtensions(request.extensions);
       if (extensions.length > 0) response.extensions = extensions;
       if (extensions.includes(Extension.Route)) response.routes = this.routes;
+      if (extensions.includes(Extension.Prefix)) response.prefix = delegated;
     }
-    return new Transaction(peer, response, grants, releases, reserved);
+    return new Transaction(peer, response, grants, releases, reserved, fresh);
+  }
+
+  /**
+   * The prefix to grant for one family's `prefix=` line, or undefined when
+   * none is available. A prefix the peer holds is kept when it answers the
+   * request (a new one of length L: held at L or longer; a specific one: the
+   * same), or cut again from the unit the peer holds when only the length
+   * differs; anything else is taken from the pools (reserved at once).
+   */
+  private choosePrefix(
+    family: IpFamily,
+    asked: Exclude<PrefixRequest, { kind: 'release' }>,
+    held: Lease | undefined,
+    allowNew: boolean,
+    slot: Slot,
+    reserved: Reservation[],
+  ): IpPrefix | undefined {
+    const pools = this.prefixPools;
+    const holding = held !== undefined && pools.isAllocated(held.prefix);
+    if (asked.kind === 'new') {
+      if (holding && held.prefix.length >= asked.length) return held.prefix;
+      const cut = holding ? pools.within(held.prefix, asked.length) : undefined;
+      if (cut) return cut;
+      if (!allowNew) return undefined;
+      const prefix = pools.allocate(family, asked.length);
+      if (prefix) reserved.push({ slot, prefix });
+      return prefix;
+    }
+    const wanted = asked.prefix;
+    if (held?.prefix.equals(wanted)) return holding ? wanted : undefined;
+    // Another prefix in the unit the peer holds: the unit stays its own.
+    if (holding && pools.sameUnit(held.prefix, wanted)) return wanted;
+    if (!allowNew || !pools.take(wanted)) return undefined;
+    reserved.push({ slot, prefix: wanted });
+    return wanted;
   }
 
   /** Applies a prepared transaction. Returns follow-up effects when its peer vanished meanwhile. */
@@ -241,7 +343,11 @@ export class LeaseTable {
     for (const lease of tx.releases) {
       if (state.get(lease.slot) === lease) this.dropLease(state, lease);
     }
-    for (const lease of tx.grants) this.setLease(state, lease);
+    for (const lease of tx.grants) {
+      this.setLease(state, lease);
+      // A prefix cut again from the unit the peer held: its unit, released just above, is taken back.
+      if (isPrefixSlot(lease.slot)) this.prefixPools.take(lease.prefix);
+    }
     this.scheduleExpiry(state);
     if (state.removed) return this.forgetPeer(tx.peer, 'peer-removed');
     return { records: [], changes: [] };
@@ -254,7 +360,10 @@ export class LeaseTable {
    */
   abort(tx: Transaction): void {
     this.settle(tx);
-    for (const prefix of tx.reserved) this.allocators[prefix.family].release(prefix);
+    for (const { slot, prefix } of tx.reserved) {
+      if (isPrefixSlot(slot)) this.prefixPools.release(prefix);
+      else this.allocators[prefix.family].release(prefix);
+    }
     const retry = whole(this.clock.monotonicMs() + 1000);
     const state = this.peers.get(tx.peer);
     if (!state) return;
@@ -362,7 +471,7 @@ export class LeaseTable {
     // string per peer, shared by its leases and its table entry.
     const journaled = new Map<PeerId, { peer: PeerId } & Partial<Record<Slot, Lease>>>();
     for (const record of records) {
-      const slot = addressSlot(record.prefix.family);
+      const slot = recordSlot(record);
       let slots = journaled.get(record.peer);
       if (record.type === 'grant') {
         if (!slots) {
@@ -403,7 +512,7 @@ export class LeaseTable {
     // One holder per prefix: the latest grant wins, should a damaged journal name two.
     const holders = new Map<string | number, Lease>();
     for (const slots of journaled.values()) {
-      for (const lease of [slots.ipv4, slots.ipv6]) {
+      for (const lease of [slots.ipv4, slots.ipv6, slots.prefix4, slots.prefix6]) {
         if (!lease) continue;
         if (!view.peers.has(lease.peer)) {
           report.peerRemoved++;
@@ -435,16 +544,25 @@ export class LeaseTable {
     // so only they pay for a second read of the records.
     this.view = view;
     const fixed = { 4: this.fixedExclusions(4), 6: this.fixedExclusions(6) };
-    const candidates: { peer: PeerId; prefix: IpPrefix }[] = [];
+    // Prefixes in a delegation pool are candidates too, but only ever to be
+    // cleared (a release the crash kept from the device): one the journal does
+    // not know is an operator's entry.
+    const candidates: { peer: PeerId; prefix: IpPrefix; delegated: boolean }[] = [];
+    const delegating = this.prefixPools.size > 0;
     for (const [peer, allowedIps] of view.peers) {
       const held = this.peers.get(peer);
       for (const prefix of allowedIps) {
-        if (!prefix.isHost() || prefix.address.isLinkLocal()) continue;
-        if (held?.get(addressSlot(prefix.family))?.prefix.equals(prefix)) continue;
+        if (prefix.address.isLinkLocal()) continue;
+        if (held?.holds(prefix)) continue;
         if (holders.has(prefixKey(prefix))) continue;
+        if (delegating && this.prefixPools.overlaps(prefix)) {
+          candidates.push({ peer, prefix, delegated: true });
+          continue;
+        }
+        if (!prefix.isHost()) continue;
         if (!this.pools.some((pool) => pool.contains(prefix.address))) continue;
         if (fixed[prefix.family].some((x) => x.overlaps(prefix))) continue;
-        candidates.push({ peer, prefix });
+        candidates.push({ peer, prefix, delegated: false });
       }
     }
     // A candidate whose last record in the journal is its release by that very
@@ -461,18 +579,23 @@ export class LeaseTable {
         named.add(`${record.peer} ${record.prefix}`);
         lastWord.set(prefixKey(record.prefix), record);
       }
-      for (const { peer, prefix } of candidates) {
+      for (const { peer, prefix, delegated } of candidates) {
         const slot = addressSlot(prefix.family);
         const key = prefixKey(prefix);
         const last = lastWord.get(key);
-        if (last?.type === 'release' && last.peer === peer && last.prefix.equals(prefix)) {
+        if (
+          last?.type === 'release' &&
+          last.peer === peer &&
+          last.prefix.equals(prefix) &&
+          (last.delegated ?? false) === delegated
+        ) {
           leftovers ??= new Map();
           leftovers.set(peer, [...(leftovers.get(peer) ?? []), prefix]);
           removals.set(peer, [...(removals.get(peer) ?? []), prefix]);
           report.cleared++;
           continue;
         }
-        if (holders.has(key) || named.has(`${peer} ${prefix}`)) continue;
+        if (delegated || holders.has(key) || named.has(`${peer} ${prefix}`)) continue;
         const state = this.stateOf(peer);
         if (state.has(slot)) continue;
         const lease: Lease = {
@@ -548,11 +671,32 @@ export class LeaseTable {
     return this.count;
   }
 
-  /** Leases held per family. */
+  /** Address leases held per family (delegated prefixes: prefixCounts). */
   leaseCounts(): Record<IpFamily, number> {
     const counts = { 4: 0, 6: 0 };
-    for (const lease of this.leases()) counts[lease.prefix.family]++;
+    for (const lease of this.leases()) {
+      if (!isPrefixSlot(lease.slot)) counts[lease.prefix.family]++;
+    }
     return counts;
+  }
+
+  /** Delegated prefixes held per family. */
+  prefixCounts(): Record<IpFamily, number> {
+    const counts = { 4: 0, 6: 0 };
+    for (const lease of this.leases()) {
+      if (isPrefixSlot(lease.slot)) counts[lease.prefix.family]++;
+    }
+    return counts;
+  }
+
+  /** The delegation pools. */
+  get delegations(): readonly Delegation[] {
+    return this.prefixPools.delegations;
+  }
+
+  /** Per delegation pool: prefixes that can be delegated and how many are. */
+  delegationUsage(): ReturnType<PrefixPools['usage']> {
+    return this.prefixPools.usage();
   }
 
   leasesOf(peer: PeerId): Lease[] {
@@ -587,7 +731,7 @@ export class LeaseTable {
       let kept: IpPrefix[] | undefined;
       for (const prefix of allowedIps) {
         if (prefix.address.isLinkLocal()) continue;
-        if (leases?.get(addressSlot(prefix.family))?.prefix.equals(prefix)) continue;
+        if (leases?.holds(prefix)) continue;
         kept ??= [];
         kept.push(prefix);
       }
@@ -631,7 +775,8 @@ export class LeaseTable {
 
   private dropLease(state: PeerState, lease: Lease): void {
     this.deleteLease(state, lease);
-    this.allocators[lease.prefix.family].release(lease.prefix);
+    if (isPrefixSlot(lease.slot)) this.prefixPools.release(lease.prefix);
+    else this.allocators[lease.prefix.family].release(lease.prefix);
   }
 
   private forgetPeer(peer: PeerId, reason: ReleaseReason): Effects {
@@ -676,48 +821,73 @@ export class LeaseTable {
   private reconfigure(): Effects {
     const records: LeaseRecord[] = [];
     const changes: AllowedIpsChange[] = [];
+    const revoke = (peer: PeerId, state: PeerState, lease: Lease) => {
+      this.dropLease(state, lease);
+      this.scheduleExpiry(state);
+      records.push(releaseRecord(lease, 'revoked'));
+      changes.push({ peer, add: [], remove: [lease.prefix] });
+    };
+    const delegating = this.prefixPools.size > 0;
     for (const family of FAMILIES) {
       const operator: IpPrefix[] = [];
+      // Delegated prefixes outside every delegation pool (the pool was dropped
+      // from the command line): no address is handed out inside them until they run out.
+      const strayPrefixes: IpPrefix[] = [];
       for (const [peer, allowedIps] of this.view.peers) {
         const leased = this.peers.get(peer);
         for (const prefix of allowedIps) {
           if (prefix.family !== family) continue;
-          const ours = leased?.get(addressSlot(family))?.prefix.equals(prefix) ?? false;
+          const ours = leased?.holds(prefix) ?? false;
           if (!ours && !prefix.address.isLinkLocal()) operator.push(prefix.network());
+        }
+        const delegated = leased?.get(prefixSlot(family));
+        if (delegated && !this.prefixPools.overlaps(delegated.prefix)) {
+          strayPrefixes.push(delegated.prefix.network());
         }
       }
       const pools = this.pools.filter((pool) => pool.family === family);
+      const delegationPools = this.prefixPools.pools(family);
       const allocator = this.allocators[family];
-      allocator.configure(pools, [...this.fixedExclusions(family), ...operator]);
+      allocator.configure(pools, [
+        ...this.fixedExclusions(family),
+        ...operator,
+        ...delegationPools,
+        ...strayPrefixes,
+      ]);
       for (const [peer, state] of this.peers) {
         const lease = state.get(addressSlot(family));
         if (!lease || allocator.take(lease.prefix) || allocator.isAllocated(lease.prefix)) continue;
-        // Not allocatable: outside every pool (kept until it runs out), or excluded (revoked).
-        const inPool = pools.some((pool) => pool.contains(lease.prefix.address));
-        if (inPool && !state.busy) {
-          this.dropLease(state, lease);
-          this.scheduleExpiry(state);
-          records.push(releaseRecord(lease, 'revoked'));
-          changes.push({ peer, add: [], remove: [lease.prefix] });
+        // Not allocatable: outside every pool (kept until it runs out), or
+        // excluded or inside a delegation pool (revoked).
+        const inPool =
+          pools.some((pool) => pool.contains(lease.prefix.address)) ||
+          delegationPools.some((pool) => pool.contains(lease.prefix.address));
+        if (inPool && !state.busy) revoke(peer, state, lease);
+      }
+      if (!delegating) continue;
+      this.prefixPools.configure(family, [...this.prefixExclusions(family), ...operator]);
+      for (const [peer, state] of this.peers) {
+        const lease = state.get(prefixSlot(family));
+        if (!lease) continue;
+        if (this.prefixPools.take(lease.prefix) || this.prefixPools.isAllocated(lease.prefix)) {
+          continue;
         }
+        // Inside a delegation pool but not delegable (an operator's entry
+        // overlaps it, or the pool's length grew past it): revoked. Outside
+        // every pool: kept until it runs out.
+        if (this.prefixPools.overlaps(lease.prefix) && !state.busy) revoke(peer, state, lease);
       }
     }
     return { records, changes };
   }
-}
 
-function grantRecord(lease: Lease): LeaseRecord {
-  return {
-    type: 'grant',
-    peer: lease.peer,
-    prefix: lease.prefix,
-    start: lease.start,
-    duration: lease.duration,
-  };
-}
-
-function releaseRecord(lease: Lease, reason: ReleaseReason): LeaseRecord {
-  return { type: 'release', peer: lease.peer, prefix: lease.prefix, reason };
+  /** Never delegated whatever the peers hold: reserved ranges and our own addresses. */
+  private prefixExclusions(family: IpFamily): IpPrefix[] {
+    return [
+      ...RESERVED_PREFIXES,
+      ...this.view.ownAddresses.map((a) => IpPrefix.host(a.address)),
+    ].filter((prefix) => prefix.family === family);
+  }
 }
 
 /**

@@ -1,5 +1,11 @@
 import type { IpPrefix } from '@wg-dynamic/ip';
-import type { AllowedIpsChange, LeaseRecord, PeerId } from '../leases/lease.js';
+import {
+  type AllowedIpsChange,
+  grantRecord,
+  type LeaseRecord,
+  type PeerId,
+  releaseRecord,
+} from '../leases/lease.js';
 import type { Effects, Transaction } from '../leases/lease-table.js';
 import type { DevicePort, JournalPort } from './ports.js';
 
@@ -149,26 +155,15 @@ export class Committer {
 }
 
 /**
- * Records that cancel an aborted transaction: a release for each address it
- * granted anew, and the lease as it was for each one it released.
+ * Records that cancel an aborted transaction: a release for each address or
+ * prefix it granted anew, and the lease as it was for each one it released.
  */
 function undoRecords(tx: Transaction): LeaseRecord[] {
   const added = tx.changes.flatMap((change) => change.add);
-  const released: LeaseRecord[] = tx.releases.map((lease) => ({
-    type: 'grant',
-    peer: lease.peer,
-    prefix: lease.prefix,
-    start: lease.start,
-    duration: lease.duration,
-  }));
+  const released: LeaseRecord[] = tx.releases.map(grantRecord);
   const granted: LeaseRecord[] = tx.grants
     .filter((lease) => added.some((prefix) => prefix.equals(lease.prefix)))
-    .map((lease) => ({
-      type: 'release',
-      peer: lease.peer,
-      prefix: lease.prefix,
-      reason: 'released',
-    }));
+    .map((lease) => releaseRecord(lease, 'released'));
   return [...granted, ...released];
 }
 
