@@ -6,7 +6,11 @@ export {
   USAGE,
 } from './cli/options.js';
 export { claimPidFile } from './cli/pid-file.js';
-export { unsafeAddressReason, unsafeRouteReason } from './core/address-safety.js';
+export {
+  unsafeAddressReason,
+  unsafePrefixReason,
+  unsafeRouteReason,
+} from './core/address-safety.js';
 export {
   type AddedRecord,
   type ApplyPlan,
@@ -30,6 +34,14 @@ export {
 } from './core/client-machine.js';
 export { RTPROT_WG_DYNAMIC } from './core/constants.js';
 export {
+  type DownstreamAddress,
+  type DownstreamPlan,
+  type DownstreamStep,
+  downstreamIntent,
+  downstreamRecordAfter,
+  planDownstream,
+} from './core/downstream-plan.js';
+export {
   type DesiredConfig,
   desiredOf,
   type HeldLease,
@@ -46,6 +58,19 @@ export {
   renewBeforeEnd,
   type TimingPolicy,
 } from './core/lease-timing.js';
+export {
+  describeWanted,
+  downstreamAddress,
+  HOOK_VARIABLES,
+  hookEnvironment,
+  mismatchReason,
+  type PrefixEvent,
+  type Prefixes,
+  parseWantedPrefix,
+  prefixEvents,
+  type WantedPrefix,
+  type WantedPrefixes,
+} from './core/prefix-delegation.js';
 export {
   type CheckOptions,
   checkResponse,
@@ -87,6 +112,15 @@ export {
 } from './system/exchange.js';
 export { type LinkChange, LinkWatcher, type LinkWatcherOptions } from './system/link-watcher.js';
 export type { Logger } from './system/logger.js';
+export { PrefixEffects, type PrefixEffectsOptions } from './system/prefix-effects.js';
+export {
+  DEFAULT_HOOK_OUTPUT_BYTES,
+  DEFAULT_HOOK_TIMEOUT_MS,
+  type HookOutcome,
+  type HookRunner,
+  type HookRunOptions,
+  runShellHook,
+} from './system/shell-hook.js';
 export {
   DEFAULT_STATE_DIRECTORY,
   type LoadedState,

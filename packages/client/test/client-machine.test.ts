@@ -25,7 +25,11 @@ describe('ClientMachine: starting and binding', () => {
     expect(asked(h.request)).toEqual({ 4: 'new', 6: 'new' });
     expect(h.request.extensions).toEqual(['route']);
     // Nothing to resume: the first apply asks for nothing (it clears leftovers of a killed run).
-    expect(ofType(actions, 'apply')[0]?.desired).toEqual({ addresses: [], routes: [] });
+    expect(ofType(actions, 'apply')[0]?.desired).toEqual({
+      addresses: [],
+      routes: [],
+      prefixes: {},
+    });
   });
 
   it('asks only for the families it uses', () => {
@@ -322,6 +326,7 @@ describe('ClientMachine: restarting', () => {
     lease: {
       addresses: { 4: ip('10.0.0.2'), 6: ip('fd00::2') },
       routes: [IpPrefix.from('10.0.0.0/8'), IpPrefix.from('0.0.0.0/0')],
+      prefixes: {},
       leaseStart: h.seconds - 100,
       leaseTime: 3600,
       expiresAtWall: h.now.wall + leftMs,

@@ -12,6 +12,9 @@ describe('parseCommandLine', () => {
         ipv4: true,
         ipv6: true,
         acceptDefaultRoute: false,
+        prefixes: {},
+        prefixInterface: undefined,
+        prefixHook: undefined,
         daemon: false,
         pidFile: undefined,
         logLevel: 'info',
@@ -39,6 +42,9 @@ describe('parseCommandLine', () => {
         ipv4: false,
         ipv6: true,
         acceptDefaultRoute: true,
+        prefixes: {},
+        prefixInterface: undefined,
+        prefixHook: undefined,
         daemon: true,
         pidFile: '/run/x.pid',
         logLevel: 'debug',
@@ -50,6 +56,27 @@ describe('parseCommandLine', () => {
     const parsed = parseCommandLine(['--daemon', '--state-dir', 'here', 'wg1']);
     expect(parsed.help === false && parsed.options.pidFile).toBe('/run/wg-dynamic/wg1.pid');
     expect(parsed.help === false && parsed.options.stateDirectory).toBe(`${process.cwd()}/here`);
+  });
+
+  it('prefix delegation: --request-prefix per family, --prefix-interface, --prefix-hook', () => {
+    const parsed = parseCommandLine([
+      '--request-prefix',
+      '::/64',
+      '--request-prefix=10.200.0.32/28',
+      '--prefix-interface',
+      'lan0',
+      '--prefix-hook',
+      'systemctl reload radvd',
+      'wg0',
+    ]);
+    if (parsed.help) throw new Error('not help');
+    expect(parsed.options.prefixes[6]).toEqual({ kind: 'new', length: 64 });
+    expect(parsed.options.prefixes[4]?.kind).toBe('specific');
+    expect(
+      String(parsed.options.prefixes[4]?.kind === 'specific' && parsed.options.prefixes[4].prefix),
+    ).toBe('10.200.0.32/28');
+    expect(parsed.options.prefixInterface).toBe('lan0');
+    expect(parsed.options.prefixHook).toBe('systemctl reload radvd');
   });
 
   it('--help', () => {
@@ -66,6 +93,21 @@ describe('parseCommandLine', () => {
     [['--state-dir'], /argument missing|state-dir/],
     [['a/b'], /not a valid interface name/],
     [['a-name-much-too-long'], /not a valid interface name/],
+    [['--request-prefix', '64', 'wg0'], /--request-prefix: "64" is not a prefix/],
+    [['--request-prefix', '2001:db8::1/64', 'wg0'], /host bits set/],
+    [['--request-prefix', 'fe80::/64', 'wg0'], /cannot be delegated/],
+    [['--request-prefix', '::/64', '--request-prefix', '::/60', 'wg0'], /one IPv6 prefix only/],
+    [['--prefix-interface', 'lan0', 'wg0'], /--prefix-interface needs --request-prefix/],
+    [['--prefix-hook', 'true', 'wg0'], /--prefix-hook needs --request-prefix/],
+    [['--request-prefix', '::/64', '--prefix-hook', ' ', 'wg0'], /--prefix-hook needs a command/],
+    [
+      ['--request-prefix', '::/64', '--prefix-interface', 'wg0', 'wg0'],
+      /names the WireGuard interface/,
+    ],
+    [
+      ['--request-prefix', '::/64', '--prefix-interface', 'a/b', 'wg0'],
+      /not a valid interface name/,
+    ],
   ])('%j is a usage error', (args, message) => {
     expect(() => parseCommandLine(args)).toThrow(UsageError);
     expect(() => parseCommandLine(args)).toThrow(message);

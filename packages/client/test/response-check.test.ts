@@ -1,4 +1,5 @@
 import { checkResponse, type Families } from '@wg-dynamic/client';
+import { IpAddress, IpPrefix } from '@wg-dynamic/ip';
 import { type Response, ResponseParser } from '@wg-dynamic/protocol';
 import { describe, expect, it } from 'vitest';
 
@@ -161,5 +162,122 @@ describe('checkResponse', () => {
     );
     expect(verdict.kind === 'granted' && verdict.grant.routes.map(String)).toEqual(['fd00::/8']);
     expect(verdict.kind === 'granted' && verdict.skippedRoutes[0]?.reason).toMatch(/IPv4/);
+  });
+});
+
+describe('checkResponse: delegated prefixes', () => {
+  const wants = {
+    4: { kind: 'new', length: 28 },
+    6: { kind: 'new', length: 64 },
+  } as const;
+  const ips = `ip=192.168.4.3/32\nip=2001:db8::7/128\n${lease}`;
+  const checkPrefix = (
+    text: string,
+    prefixes: Parameters<typeof checkResponse>[1]['prefixes'] = wants,
+  ) => checkResponse(response(text), { asked: both, acceptDefaultRoute: false, prefixes });
+
+  it('a server that applied the extension: the prefixes are granted', () => {
+    const verdict = checkPrefix(
+      `${ips}ext=route,prefix\nprefix=10.200.0.16/28\nprefix=2001:db8:100:5::/64\nerrno=0\n\n`,
+    );
+    expect(verdict).toMatchObject({ kind: 'granted', delegates: true, missingPrefixes: [] });
+    if (verdict.kind !== 'granted') return;
+    expect(String(verdict.grant.prefixes[4])).toBe('10.200.0.16/28');
+    expect(String(verdict.grant.prefixes[6])).toBe('2001:db8:100:5::/64');
+  });
+
+  it('a server that did not (a v1 server): no prefix, nothing missing, the addresses stand', () => {
+    const verdict = checkPrefix(`${ips}errno=0\n\n`);
+    expect(verdict).toMatchObject({ kind: 'granted', delegates: false, missingPrefixes: [] });
+    if (verdict.kind !== 'granted') return;
+    expect(verdict.grant.prefixes).toEqual({});
+    expect(String(verdict.grant.addresses[6])).toBe('2001:db8::7');
+  });
+
+  it('prefix= lines without ext=prefix are not trusted', () => {
+    const verdict = checkPrefix(`${ips}ext=route\nprefix=2001:db8:100:5::/64\nerrno=0\n\n`);
+    expect(verdict).toMatchObject({ kind: 'granted', delegates: false });
+    if (verdict.kind === 'granted') expect(verdict.grant.prefixes).toEqual({});
+  });
+
+  it('a delegating server that leaves a family out: that prefix is missing (errno 3)', () => {
+    const verdict = checkPrefix(
+      `${ips}ext=prefix\nprefix=2001:db8:100:5::/64\nerrno=3\nerrmsg=Chosen IP(s) unavailable\n\n`,
+    );
+    expect(verdict).toMatchObject({ kind: 'granted', missing: [], missingPrefixes: [4] });
+  });
+
+  it('no prefix without an address: nothing is leased', () => {
+    const verdict = checkPrefix('errno=3\nerrmsg=Chosen IP(s) unavailable\n\n');
+    expect(verdict).toMatchObject({
+      kind: 'granted',
+      missingPrefixes: [],
+      grant: { prefixes: {} },
+    });
+  });
+
+  it.each([
+    [
+      'a family not asked for',
+      'prefix=10.200.0.16/28',
+      { 6: wants[6] },
+      /no IPv4 prefix was asked for/,
+    ],
+    [
+      'a prefix shorter than asked',
+      'prefix=2001:db8:100::/56',
+      wants,
+      /shorter than the \/64 asked for/,
+    ],
+    [
+      'another prefix than the one named',
+      'prefix=2001:db8:100:6::/64',
+      { 6: { kind: 'specific', prefix: IpPrefix.from('2001:db8:100:5::/64') } },
+      /2001:db8:100:5::\/64 was asked for/,
+    ],
+    ['a link-local prefix', 'prefix=fe80::/64', wants, /link-local/],
+    ['a multicast prefix', 'prefix=ff05::/64', wants, /multicast/],
+    ['a loopback prefix', 'prefix=127.0.0.0/28', { 4: { kind: 'new', length: 8 } }, /loopback/],
+    [
+      'a prefix holding the unspecified address',
+      'prefix=::/1',
+      { 6: { kind: 'new', length: 1 } },
+      /unspecified/,
+    ],
+    [
+      'a prefix holding the tunnel address',
+      'prefix=2001:db8::/64',
+      wants,
+      /this host's own tunnel address 2001:db8::7/,
+    ],
+    [
+      'an IPv4 prefix holding the tunnel address',
+      'prefix=192.168.4.0/28',
+      wants,
+      /own tunnel address 192.168.4.3/,
+    ],
+  ] as const)('refuses %s', (_, line, prefixes, reason) => {
+    const verdict = checkPrefix(`${ips}ext=prefix\n${line}\nerrno=0\n\n`, prefixes);
+    expect(verdict.kind).toBe('refused');
+    if (verdict.kind === 'refused') {
+      expect(verdict.reason).toMatch(/^the server delegated the prefix /);
+      expect(verdict.reason).toMatch(reason);
+    }
+  });
+
+  it('refuses a prefix with host bits set (the codec refuses it already; this check does not rely on that)', () => {
+    const parsed = response(`${ips}ext=prefix\nerrno=0\n\n`);
+    const hostBits = new IpPrefix(IpAddress.parse('2001:db8:100:5::1') as IpAddress, 64);
+    const verdict = checkResponse(
+      { ...parsed, prefix: { 6: hostBits } },
+      { asked: both, acceptDefaultRoute: false, prefixes: wants },
+    );
+    expect(verdict).toMatchObject({ kind: 'refused' });
+    if (verdict.kind === 'refused') expect(verdict.reason).toMatch(/host bits/);
+  });
+
+  it('a longer prefix than asked will do', () => {
+    const verdict = checkPrefix(`${ips}ext=prefix\nprefix=2001:db8:100:5::/72\nerrno=0\n\n`);
+    expect(verdict.kind).toBe('granted');
   });
 });

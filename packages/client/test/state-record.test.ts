@@ -16,14 +16,18 @@ const state: ClientState = {
     lease: {
       addresses: { 4: ip('10.0.0.2'), 6: ip('fd00::2') },
       routes: [p('10.0.0.0/8'), p('fd00::/8')],
+      prefixes: {},
       leaseStart: 1_700_000_000,
       leaseTime: 3600,
       expiresAtWall: 1_700_003_600_000,
     },
     addresses: { 4: ip('10.0.0.2'), 6: ip('fd00::2') },
+    prefixes: {},
   },
   added: { addresses: [p('10.0.0.2/32'), p('fd00::2/128')], routes: [p('10.0.0.0/8')] },
   addedLinkLocalRoute: true,
+  addedDownstream: [],
+  announcedPrefixes: {},
 };
 
 describe('the state file', () => {
@@ -74,5 +78,93 @@ describe('the state file', () => {
   it('refuses text that is not JSON, and text that is too large', () => {
     expect(() => decodeState('{"version":1', 'wg0')).toThrow(/not JSON/);
     expect(() => decodeState(' '.repeat(70_000), 'wg0')).toThrow(/larger than/);
+  });
+});
+
+describe('the state file with delegated prefixes', () => {
+  const withPrefixes: ClientState = {
+    ...state,
+    memory: {
+      lease: {
+        ...(state.memory.lease as NonNullable<ClientState['memory']['lease']>),
+        prefixes: { 4: p('10.200.0.16/28'), 6: p('2001:db8:100:5::/64') },
+      },
+      addresses: state.memory.addresses,
+      prefixes: { 6: p('2001:db8:100:5::/64') },
+    },
+    addedDownstream: [{ interfaceName: 'lan0', prefix: p('2001:db8:100:5::1/64') }],
+    announcedPrefixes: { 6: p('2001:db8:100:5::/64') },
+  };
+
+  it('round-trips, and keeps the file of a client without prefixes exactly as it was', () => {
+    expect(decodeState(encodeState('wg0', withPrefixes), 'wg0')).toEqual(withPrefixes);
+    expect(encodeState('wg0', state)).not.toMatch(/prefix|downstream/);
+  });
+
+  it('adds optional keys to version 1', () => {
+    const document = JSON.parse(encodeState('wg0', withPrefixes));
+    expect(document.version).toBe(1);
+    expect(document.lease.prefixes).toEqual({
+      ipv4: '10.200.0.16/28',
+      ipv6: '2001:db8:100:5::/64',
+    });
+    expect(document.ask).toEqual({
+      ipv4: '10.0.0.2',
+      ipv6: 'fd00::2',
+      prefixes: { ipv6: '2001:db8:100:5::/64' },
+    });
+    expect(document.added.downstream).toEqual([
+      { interface: 'lan0', address: '2001:db8:100:5::1/64' },
+    ]);
+    expect(document.added.hookPrefixes).toEqual({ ipv6: '2001:db8:100:5::/64' });
+  });
+
+  it('reads a file written before prefixes existed', () => {
+    const old = JSON.stringify({
+      version: 1,
+      interface: 'wg0',
+      lease: {
+        ipv4: '10.0.0.2',
+        routes: [],
+        leaseStart: 1_700_000_000,
+        leaseTime: 3600,
+        expiresAt: '2023-11-14T23:13:20.000Z',
+      },
+      ask: { ipv4: '10.0.0.2' },
+      added: { addresses: ['10.0.0.2/32'], routes: [], linkLocalRoute: false },
+    });
+    const decoded = decodeState(old, 'wg0');
+    expect(decoded.memory.lease?.prefixes).toEqual({});
+    expect(decoded.memory.prefixes).toEqual({});
+    expect(decoded.addedDownstream).toEqual([]);
+    expect(decoded.announcedPrefixes).toEqual({});
+  });
+
+  const good = () => JSON.parse(encodeState('wg0', withPrefixes)) as Record<string, unknown>;
+  const added = (d: Record<string, unknown>) => d.added as Record<string, unknown>;
+  it.each<[string, (doc: Record<string, unknown>) => unknown]>([
+    [
+      'a prefix of the wrong family',
+      (d) => ({ ...d, ask: { prefixes: { ipv4: '2001:db8::/64' } } }),
+    ],
+    ['a prefix with host bits', (d) => ({ ...d, ask: { prefixes: { ipv6: '2001:db8::1/64' } } })],
+    [
+      'prefixes that are not an object',
+      (d) => ({ ...d, lease: { ...(d.lease as object), prefixes: [] } }),
+    ],
+    [
+      'a downstream entry without interface',
+      (d) => ({ ...d, added: { ...added(d), downstream: [{ address: '10.0.0.1/24' }] } }),
+    ],
+    [
+      'a downstream interface that is no name',
+      (d) => ({
+        ...d,
+        added: { ...added(d), downstream: [{ interface: '../x', address: '10.0.0.1/24' }] },
+      }),
+    ],
+    ['a bad hook prefix', (d) => ({ ...d, added: { ...added(d), hookPrefixes: { ipv6: 'x' } } })],
+  ])('refuses %s with a StateFileError', (_, change) => {
+    expect(() => decodeState(JSON.stringify(change(good())), 'wg0')).toThrow(StateFileError);
   });
 });

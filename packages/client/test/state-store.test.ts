@@ -6,9 +6,15 @@ import { IpAddress, IpPrefix } from '@wg-dynamic/ip';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const state: ClientState = {
-  memory: { lease: undefined, addresses: { 4: IpAddress.parse('10.0.0.2') as IpAddress } },
+  memory: {
+    lease: undefined,
+    addresses: { 4: IpAddress.parse('10.0.0.2') as IpAddress },
+    prefixes: {},
+  },
   added: { addresses: [IpPrefix.from('10.0.0.2/32')], routes: [] },
   addedLinkLocalRoute: false,
+  addedDownstream: [],
+  announcedPrefixes: {},
 };
 
 describe('StateStore', () => {

@@ -25,6 +25,9 @@ await runProgram(
       interfaceName: options.interfaceName,
       families: { 4: options.ipv4, 6: options.ipv6 },
       acceptDefaultRoute: options.acceptDefaultRoute,
+      prefixes: options.prefixes,
+      prefixInterface: options.prefixInterface,
+      prefixHook: options.prefixHook,
       stateDirectory: options.stateDirectory,
       logger,
     });

@@ -2,6 +2,11 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UsageError } from '@wg-dynamic/cli';
 import type { LevelWithSilent } from 'pino';
+import {
+  parseWantedPrefix,
+  type WantedPrefix,
+  type WantedPrefixes,
+} from '../core/prefix-delegation.js';
 import { DEFAULT_STATE_DIRECTORY } from '../system/state-store.js';
 
 export const USAGE = `Usage: wg-dynamic-client [options] <interface>
@@ -18,6 +23,15 @@ Options:
   --no-ipv6                do not ask for an IPv6 address
   --accept-default-route   install a default route (0.0.0.0/0, ::/0) when the server
                            pushes one; without it, pushed default routes are left out
+  --request-prefix PREFIX  ask for a prefix for the network behind this host (prefix
+                           delegation): ::/64 for any IPv6 /64, 0.0.0.0/28 for any IPv4
+                           /28, or a prefix by name (2001:db8:100:5::/64); one per family
+  --prefix-interface IFNAME
+                           put the delegated prefix's first address on IFNAME (P::1/64,
+                           the first host of an IPv4 prefix), removed when the prefix goes
+  --prefix-hook COMMAND    run COMMAND with /bin/sh -c when a prefix is granted, changes
+                           or is lost, with WG_DYNAMIC_EVENT, WG_DYNAMIC_PREFIX,
+                           WG_DYNAMIC_OLD_PREFIX, WG_DYNAMIC_FAMILY… in its environment
   --daemon                 detach into the background once the start-up checks pass
                            (the default is to run in the foreground, as systemd wants)
   --pid-file FILE          write the process id to FILE (with --daemon, the default is
@@ -25,8 +39,9 @@ Options:
   --log-level LEVEL        trace, debug, info (default), warn, error, fatal or silent
   -h, --help               print this help and exit
 
-SIGTERM or SIGINT removes the addresses and routes the client added, then it
-exits with status 0; so does the removal of the interface.`;
+SIGTERM or SIGINT removes the addresses and routes the client added (and a prefix's
+address, telling the hook of its loss), then it exits with status 0; so does the
+removal of the interface.`;
 
 export const LOG_LEVELS: readonly LevelWithSilent[] = [
   'trace',
@@ -49,6 +64,10 @@ export interface ClientOptions {
   readonly ipv4: boolean;
   readonly ipv6: boolean;
   readonly acceptDefaultRoute: boolean;
+  /** `--request-prefix`, per family; empty when none is asked for. */
+  readonly prefixes: WantedPrefixes;
+  readonly prefixInterface: string | undefined;
+  readonly prefixHook: string | undefined;
   readonly daemon: boolean;
   /** Undefined: no pid file (foreground without --pid-file). */
   readonly pidFile: string | undefined;
@@ -94,6 +113,31 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
   if (stateDirectory === '') throw new UsageError('--state-dir needs a directory');
   if (values['pid-file'] === '') throw new UsageError('--pid-file needs a file name');
   const daemon = values.daemon ?? false;
+  const prefixes = parsePrefixes(values['request-prefix'] ?? []);
+  const prefixInterface = values['prefix-interface'];
+  const prefixHook = values['prefix-hook'];
+  const asksPrefix = prefixes[4] !== undefined || prefixes[6] !== undefined;
+  if (prefixInterface !== undefined) {
+    if (
+      !INTERFACE_NAME.test(prefixInterface) ||
+      prefixInterface === '.' ||
+      prefixInterface === '..'
+    ) {
+      throw new UsageError(
+        `--prefix-interface: "${prefixInterface}" is not a valid interface name`,
+      );
+    }
+    if (prefixInterface === interfaceName) {
+      throw new UsageError(
+        `--prefix-interface names the WireGuard interface ${interfaceName}; give the interface of the network behind this host`,
+      );
+    }
+    if (!asksPrefix) throw new UsageError('--prefix-interface needs --request-prefix');
+  }
+  if (prefixHook !== undefined) {
+    if (prefixHook.trim() === '') throw new UsageError('--prefix-hook needs a command');
+    if (!asksPrefix) throw new UsageError('--prefix-hook needs --request-prefix');
+  }
   return {
     help: false,
     options: {
@@ -103,6 +147,9 @@ export function parseCommandLine(args: readonly string[]): ParsedCommandLine {
       ipv4: !values['no-ipv4'],
       ipv6: !values['no-ipv6'],
       acceptDefaultRoute: values['accept-default-route'] ?? false,
+      prefixes,
+      prefixInterface,
+      prefixHook,
       daemon,
       pidFile:
         values['pid-file'] !== undefined
@@ -125,10 +172,33 @@ function parse(args: readonly string[]) {
       'no-ipv4': { type: 'boolean' },
       'no-ipv6': { type: 'boolean' },
       'accept-default-route': { type: 'boolean' },
+      'request-prefix': { type: 'string', multiple: true },
+      'prefix-interface': { type: 'string' },
+      'prefix-hook': { type: 'string' },
       daemon: { type: 'boolean' },
       'pid-file': { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
+}
+
+/** The `--request-prefix` values, at most one per family. */
+function parsePrefixes(values: readonly string[]): WantedPrefixes {
+  const out: { 4?: WantedPrefix; 6?: WantedPrefix } = {};
+  for (const value of values) {
+    let parsed: ReturnType<typeof parseWantedPrefix>;
+    try {
+      parsed = parseWantedPrefix(value);
+    } catch (error) {
+      throw new UsageError(`--request-prefix: ${(error as Error).message}`);
+    }
+    if (out[parsed.family] !== undefined) {
+      throw new UsageError(
+        `--request-prefix: one IPv${parsed.family} prefix only (a server delegates at most one per family)`,
+      );
+    }
+    out[parsed.family] = parsed.wanted;
+  }
+  return out;
 }

@@ -43,3 +43,21 @@ export function unsafeRouteReason(route: IpPrefix): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Why a prefix may not be delegated to this host, for the network behind
+ * it; undefined when it may. Stricter than a route: a delegated prefix is
+ * handed out address by address on a downstream network, so it may neither
+ * lie inside a forbidden range nor contain one (::/1 holds the loopback
+ * address), and it must be a network prefix (no host bits).
+ */
+export function unsafePrefixReason(prefix: IpPrefix): string | undefined {
+  if (prefix.length === 0) return 'it is a default route (/0), not a prefix';
+  if (!prefix.isNetwork())
+    return `it has host bits set (the network is ${prefix.network().toString()})`;
+  for (const [range, name] of FORBIDDEN_RANGES) {
+    if (range.covers(prefix)) return `it lies inside ${range.toString()} (${name})`;
+    if (prefix.covers(range)) return `it contains ${range.toString()} (${name})`;
+  }
+  return undefined;
+}

@@ -49,7 +49,7 @@ export interface ApplyPlan {
 export function planApply(
   snapshot: InterfaceSnapshot,
   record: AddedRecord,
-  desired: DesiredConfig,
+  desired: Pick<DesiredConfig, 'addresses' | 'routes'>,
   routeProtocol: number,
 ): ApplyPlan {
   const steps: ApplyStep[] = [];

@@ -1,14 +1,16 @@
-import type { IpAddress, IpFamily } from '@wg-dynamic/ip';
+import type { IpAddress, IpFamily, IpPrefix } from '@wg-dynamic/ip';
 import {
   Extension,
   NEW_ADDRESS,
   type PerFamily,
+  type PrefixRequest,
   RELEASE,
+  RELEASE_PREFIX,
   type RequestFields,
   type Response,
   specificAddress,
 } from '@wg-dynamic/protocol';
-import { unsafeRouteReason } from './address-safety.js';
+import { unsafePrefixReason, unsafeRouteReason } from './address-safety.js';
 import {
   type DesiredConfig,
   describeAddresses,
@@ -27,6 +29,15 @@ import {
   renewBeforeEnd,
   type TimingPolicy,
 } from './lease-timing.js';
+import {
+  describePrefixes,
+  describeWanted,
+  type Prefixes,
+  samePrefixes,
+  type WantedPrefix,
+  type WantedPrefixes,
+  wantedLength,
+} from './prefix-delegation.js';
 import { checkResponse, FAMILIES, type Families } from './response-check.js';
 
 /**
@@ -50,9 +61,15 @@ export interface Memory {
   readonly lease: RememberedLease | undefined;
   /** The addresses to ask for next: the last ones granted, per family. */
   readonly addresses: Partial<PerFamily<IpAddress>>;
+  /** The delegated prefixes to ask for next: the last ones granted, per family. */
+  readonly prefixes?: Prefixes;
 }
 
-export const EMPTY_MEMORY: Memory = Object.freeze({ lease: undefined, addresses: {} });
+export const EMPTY_MEMORY: Memory = Object.freeze({
+  lease: undefined,
+  addresses: {},
+  prefixes: {},
+});
 
 export type ClientEvent =
   /** Once, first: the link's state and what the last run remembered. */
@@ -109,6 +126,8 @@ export type ClientAction =
 export interface MachineOptions {
   readonly families: Families;
   readonly acceptDefaultRoute: boolean;
+  /** The prefixes to ask for (`--request-prefix`); none by default. */
+  readonly prefixes?: WantedPrefixes;
   readonly random: Random;
   readonly timing?: TimingPolicy;
 }
@@ -122,12 +141,18 @@ export interface MachineOptions {
 export class ClientMachine {
   readonly #families: Families;
   readonly #acceptDefaultRoute: boolean;
+  readonly #wantedPrefixes: WantedPrefixes;
   readonly #random: Random;
   readonly #timing: TimingPolicy;
   #phase: Phase = 'starting';
   #started = false;
   #lease: HeldLease | undefined;
   #remembered: { 4?: IpAddress; 6?: IpAddress } = {};
+  #rememberedPrefixes: { 4?: IpPrefix; 6?: IpPrefix } = {};
+  /** Whether requests list the prefix extension: to ask for a prefix, or to release one an earlier run held. */
+  #advertisePrefix: boolean;
+  /** Said once per run: the server answers without the prefix extension. */
+  #toldNoDelegation = false;
   #failures = 0;
   #exchange: { readonly id: number; readonly request: RequestFields } | undefined;
   #exchanges = 0;
@@ -137,6 +162,8 @@ export class ClientMachine {
   constructor(options: MachineOptions) {
     this.#families = options.families;
     this.#acceptDefaultRoute = options.acceptDefaultRoute;
+    this.#wantedPrefixes = options.prefixes ?? {};
+    this.#advertisePrefix = FAMILIES.some((family) => this.#wantedPrefixes[family] !== undefined);
     this.#random = options.random;
     this.#timing = options.timing ?? DEFAULT_TIMING;
   }
@@ -195,7 +222,16 @@ export class ClientMachine {
     for (const family of FAMILIES) {
       const address = memory.addresses[family];
       if (address !== undefined && this.#families[family]) this.#remembered[family] = address;
+      // A prefix granted for another --request-prefix than today's is not asked for again.
+      const prefix = memory.prefixes?.[family];
+      const wanted = this.#wantedPrefixes[family];
+      if (prefix !== undefined && wanted !== undefined && exactly(wanted, prefix)) {
+        this.#rememberedPrefixes[family] = prefix;
+      }
     }
+    // A prefix an earlier run held and this one does not ask for is released
+    // by a request that lists the extension without a prefix= line for it.
+    if (describePrefixes(memory.lease?.prefixes ?? {}).length > 0) this.#advertisePrefix = true;
     const lease = this.#resume(memory.lease, now);
     if (lease !== undefined) {
       this.#lease = lease;
@@ -203,6 +239,7 @@ export class ClientMachine {
         log('info', 'resuming the remembered lease until the server confirms it', {
           addresses: describeAddresses(lease.addresses),
           routes: lease.routes.map(String),
+          prefixes: describePrefixes(lease.prefixes),
           expiresInMs: Math.round(lease.expiresAt - now.monotonic),
         }),
         this.#arm('expire', lease.expiresAt - now.monotonic),
@@ -240,7 +277,20 @@ export class ClientMachine {
         unsafeRouteReason(route) === undefined &&
         (route.length > 0 || this.#acceptDefaultRoute),
     );
-    return { ...remembered, addresses, routes, expiresAt: now.monotonic + left };
+    const prefixes: { 4?: IpPrefix; 6?: IpPrefix } = {};
+    for (const family of FAMILIES) {
+      const prefix = remembered.prefixes?.[family];
+      const wanted = this.#wantedPrefixes[family];
+      if (
+        prefix !== undefined &&
+        wanted !== undefined &&
+        unsafePrefixReason(prefix) === undefined &&
+        exactly(wanted, prefix)
+      ) {
+        prefixes[family] = prefix;
+      }
+    }
+    return { ...remembered, addresses, routes, prefixes, expiresAt: now.monotonic + left };
   }
 
   #answered(id: number, response: Response, sent: Instant, now: Instant): ClientAction[] {
@@ -250,6 +300,7 @@ export class ClientMachine {
     const verdict = checkResponse(response, {
       asked: this.#families,
       acceptDefaultRoute: this.#acceptDefaultRoute,
+      prefixes: this.#wantedPrefixes,
     });
     if (verdict.kind === 'failed') {
       return this.#failure(`the server answered errno=${verdict.errno} (${verdict.errmsg})`);
@@ -263,11 +314,24 @@ export class ClientMachine {
       ];
     }
 
-    const { grant, missing } = verdict;
+    const { grant, missing, missingPrefixes } = verdict;
     const actions: ClientAction[] = [];
     for (const family of missing) {
       // An address asked for by name and refused is not asked for again.
       if (exchange.request.ip[family].kind === 'specific') delete this.#remembered[family];
+    }
+    for (const family of missingPrefixes) {
+      // Nor a prefix granted earlier (one the operator named is asked for until it comes).
+      delete this.#rememberedPrefixes[family];
+    }
+    const askedPrefix = FAMILIES.some((family) => this.#wantedPrefixes[family] !== undefined);
+    if (askedPrefix && !verdict.delegates && !this.#toldNoDelegation) {
+      this.#toldNoDelegation = true;
+      actions.push(
+        log('info', 'the server does not delegate prefixes; using the addresses only', {
+          asked: this.#describeWantedPrefixes(),
+        }),
+      );
     }
     for (const skipped of verdict.skippedRoutes) {
       actions.push(
@@ -298,6 +362,7 @@ export class ClientMachine {
     const lease: HeldLease = {
       addresses: grant.addresses,
       routes: grant.routes,
+      prefixes: grant.prefixes,
       leaseStart: grant.leaseStart,
       leaseTime: grant.leaseTime,
       expiresAt: clock.expiresAt,
@@ -305,6 +370,7 @@ export class ClientMachine {
     };
     this.#lease = lease;
     this.#remembered = { ...this.#remembered, ...grant.addresses };
+    this.#rememberedPrefixes = { ...this.#rememberedPrefixes, ...grant.prefixes };
     if (clock.skewMs !== undefined) {
       actions.push(
         log(
@@ -322,11 +388,17 @@ export class ClientMachine {
       0,
       remaining - renewBeforeEnd(grant.leaseTime * 1000, this.#random, this.#timing),
     );
-    const renewed = previous !== undefined && sameAddresses(previous.addresses, lease.addresses);
+    const renewed =
+      previous !== undefined &&
+      sameAddresses(previous.addresses, lease.addresses) &&
+      samePrefixes(previous.prefixes, lease.prefixes);
     actions.push(
       log('info', renewed ? 'lease renewed' : 'lease granted', {
         addresses: describeAddresses(lease.addresses),
         routes: lease.routes.map(String),
+        ...(askedPrefix || this.#advertisePrefix
+          ? { prefixes: describePrefixes(lease.prefixes) }
+          : {}),
         leaseTime: grant.leaseTime,
         renewInMs: Math.round(renewIn),
       }),
@@ -334,16 +406,20 @@ export class ClientMachine {
       this.#arm('expire', remaining),
     );
     this.#phase = 'bound';
-    if (missing.length === 0) {
+    if (missing.length === 0 && missingPrefixes.length === 0) {
       this.#failures = 0;
       actions.push(this.#arm('request', renewIn));
       return actions;
     }
     this.#failures++;
     const retry = Math.min(renewIn, backoffDelay(this.#failures, this.#random, this.#timing));
+    const notGranted = [
+      ...missing.map((family) => `IPv${family}`),
+      ...missingPrefixes.map((family) => `the IPv${family} prefix`),
+    ];
     actions.push(
       log('warn', 'backing off', {
-        reason: `${missing.map((family) => `IPv${family}`).join(' and ')} ${why}`,
+        reason: `${notGranted.join(' and ')} ${why}`,
         failures: this.#failures,
         delayMs: Math.round(retry),
       }),
@@ -366,6 +442,7 @@ export class ClientMachine {
       log('warn', 'the lease ran out without renewal; removing its addresses and routes', {
         addresses: describeAddresses(lease.addresses),
         routes: lease.routes.map(String),
+        prefixes: describePrefixes(lease.prefixes),
       }),
       this.#apply(NOTHING),
     ];
@@ -458,6 +535,9 @@ export class ClientMachine {
       const wanted = request.ip[family];
       if (wanted.kind === 'new') asked[`ipv${family}`] = 'new';
       else if (wanted.kind === 'specific') asked[`ipv${family}`] = wanted.address.toString();
+      const prefix = request.prefix?.[family];
+      if (prefix?.kind === 'new') asked[`prefix${family}`] = describeWanted(family, prefix);
+      else if (prefix?.kind === 'specific') asked[`prefix${family}`] = prefix.prefix.toString();
     }
     return [
       this.#cancel('request'),
@@ -473,7 +553,30 @@ export class ClientMachine {
       const address = this.#remembered[family];
       return address === undefined ? NEW_ADDRESS : specificAddress(address);
     };
-    return { ip: { 4: ask(4), 6: ask(6) }, extensions: [Extension.Route] };
+    const ip = { 4: ask(4), 6: ask(6) };
+    // A v1 server never sees the prefix extension unless a prefix is asked
+    // for (or released), and then only skips ext= and prefix=.
+    if (!this.#advertisePrefix) return { ip, extensions: [Extension.Route] };
+    const askPrefix = (family: IpFamily): PrefixRequest => {
+      const wanted = this.#wantedPrefixes[family];
+      if (wanted === undefined) return RELEASE_PREFIX;
+      const held = this.#rememberedPrefixes[family];
+      return held === undefined ? wanted : { kind: 'specific', prefix: held };
+    };
+    return {
+      ip,
+      prefix: { 4: askPrefix(4), 6: askPrefix(6) },
+      extensions: [Extension.Route, Extension.Prefix],
+    };
+  }
+
+  #describeWantedPrefixes(): string[] {
+    const out: string[] = [];
+    for (const family of FAMILIES) {
+      const wanted = this.#wantedPrefixes[family];
+      if (wanted !== undefined) out.push(describeWanted(family, wanted));
+    }
+    return out;
   }
 
   #apply(desired: DesiredConfig): ClientAction {
@@ -485,11 +588,13 @@ export class ClientMachine {
           : {
               addresses: lease.addresses,
               routes: lease.routes,
+              prefixes: lease.prefixes,
               leaseStart: lease.leaseStart,
               leaseTime: lease.leaseTime,
               expiresAtWall: lease.expiresAtWall,
             },
       addresses: { ...this.#remembered },
+      prefixes: { ...this.#rememberedPrefixes },
     };
     return { type: 'apply', desired, memory };
   }
@@ -512,4 +617,11 @@ function log(
   fields: Readonly<Record<string, unknown>>,
 ): ClientAction {
   return { type: 'log', level, message, fields };
+}
+
+/** Whether a remembered prefix is what `wanted` asks for, as today's command line says it. */
+function exactly(wanted: WantedPrefix, prefix: IpPrefix): boolean {
+  return wanted.kind === 'specific'
+    ? wanted.prefix.equals(prefix)
+    : prefix.length === wantedLength(wanted);
 }

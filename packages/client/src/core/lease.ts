@@ -5,6 +5,8 @@ import type { PerFamily } from '@wg-dynamic/protocol';
 export interface HeldLease {
   readonly addresses: Partial<PerFamily<IpAddress>>;
   readonly routes: readonly IpPrefix[];
+  /** Prefixes delegated to this client for the network behind it (extension "prefix"). */
+  readonly prefixes: Partial<PerFamily<IpPrefix>>;
   /** As the server sent them (seconds). */
   readonly leaseStart: number;
   readonly leaseTime: number;
@@ -23,16 +25,21 @@ export interface DesiredConfig {
   readonly addresses: readonly IpAddress[];
   /** Routes through the interface. */
   readonly routes: readonly IpPrefix[];
+  /**
+   * Delegated prefixes held now: what `--prefix-interface` puts downstream
+   * and what `--prefix-hook` is told about.
+   */
+  readonly prefixes: Partial<PerFamily<IpPrefix>>;
 }
 
-export const NOTHING: DesiredConfig = Object.freeze({ addresses: [], routes: [] });
+export const NOTHING: DesiredConfig = Object.freeze({ addresses: [], routes: [], prefixes: {} });
 
 export function desiredOf(lease: HeldLease | RememberedLease | undefined): DesiredConfig {
   if (lease === undefined) return NOTHING;
   const addresses: IpAddress[] = [];
   if (lease.addresses[4]) addresses.push(lease.addresses[4]);
   if (lease.addresses[6]) addresses.push(lease.addresses[6]);
-  return { addresses, routes: lease.routes };
+  return { addresses, routes: lease.routes, prefixes: lease.prefixes };
 }
 
 export function sameAddresses(

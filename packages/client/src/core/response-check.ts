@@ -1,6 +1,7 @@
 import type { IpAddress, IpFamily, IpPrefix } from '@wg-dynamic/ip';
 import { Errno, Extension, type PerFamily, type Response } from '@wg-dynamic/protocol';
-import { unsafeAddressReason, unsafeRouteReason } from './address-safety.js';
+import { unsafeAddressReason, unsafePrefixReason, unsafeRouteReason } from './address-safety.js';
+import { mismatchReason, type Prefixes, type WantedPrefixes } from './prefix-delegation.js';
 
 /** Which address families this client asks for. */
 export type Families = PerFamily<boolean>;
@@ -13,6 +14,8 @@ export interface Grant {
   readonly addresses: Partial<PerFamily<IpAddress>>;
   /** Routes to install through the interface (extension "route"); empty from a v1 server. */
   readonly routes: readonly IpPrefix[];
+  /** Prefixes delegated for the network behind this host (extension "prefix"); empty from a v1 server. */
+  readonly prefixes: Prefixes;
   /** The server's lease start, wall-clock UNIX seconds. */
   readonly leaseStart: number;
   /** The lease's length in seconds. */
@@ -38,6 +41,14 @@ export type Verdict =
       readonly kind: 'granted';
       readonly grant: Grant;
       readonly missing: readonly IpFamily[];
+      /** Families whose prefix was asked for, from a server that delegates, and not granted. */
+      readonly missingPrefixes: readonly IpFamily[];
+      /**
+       * Whether the server applied the prefix extension (`ext=prefix`); a v1
+       * server, or one that does not delegate, does not, and its answer holds
+       * no prefix.
+       */
+      readonly delegates: boolean;
       readonly skippedRoutes: readonly SkippedRoute[];
       /** errno 3's errmsg, for the log. */
       readonly errmsg?: string;
@@ -50,6 +61,8 @@ export interface CheckOptions {
   readonly asked: Families;
   /** Install a pushed default route (/0); without it, one is skipped. */
   readonly acceptDefaultRoute: boolean;
+  /** The prefixes this client was told to ask for (`--request-prefix`); none by default. */
+  readonly prefixes?: WantedPrefixes;
 }
 
 /**
@@ -122,12 +135,56 @@ export function checkResponse(response: Response, options: CheckOptions): Verdic
     }
   }
 
+  const wanted = options.prefixes ?? {};
+  const prefixes: { 4?: IpPrefix; 6?: IpPrefix } = {};
+  const delegates = response.extensions?.includes(Extension.Prefix) ?? false;
+  // Like routes: only from a server that said it applied the extension, and
+  // only with a lease. A server that did not is not trusted with prefix= lines.
+  if (leased && delegates) {
+    for (const family of FAMILIES) {
+      const prefix = response.prefix[family];
+      if (prefix === undefined) continue;
+      const refusal = prefixRefusal(prefix, wanted[family], addresses);
+      if (refusal !== undefined) {
+        return {
+          kind: 'refused',
+          reason: `the server delegated the prefix ${prefix.toString()}, but ${refusal}`,
+        };
+      }
+      prefixes[family] = prefix;
+    }
+  }
+
   const missing = FAMILIES.filter((family) => options.asked[family] && !addresses[family]);
+  const missingPrefixes =
+    leased && delegates
+      ? FAMILIES.filter((family) => wanted[family] !== undefined && !prefixes[family])
+      : [];
   return {
     kind: 'granted',
-    grant: { addresses, routes, leaseStart, leaseTime },
+    grant: { addresses, routes, prefixes, leaseStart, leaseTime },
     missing,
+    missingPrefixes,
+    delegates,
     skippedRoutes,
     ...(response.errmsg === undefined ? {} : { errmsg: response.errmsg }),
   };
+}
+
+/** Why a delegated prefix is refused; undefined when it may be used. */
+function prefixRefusal(
+  prefix: IpPrefix,
+  wanted: NonNullable<WantedPrefixes[4]> | undefined,
+  addresses: Partial<PerFamily<IpAddress>>,
+): string | undefined {
+  if (wanted === undefined) return `no IPv${prefix.family} prefix was asked for`;
+  const unsafe = unsafePrefixReason(prefix);
+  if (unsafe !== undefined) return unsafe;
+  const mismatch = mismatchReason(wanted, prefix);
+  if (mismatch !== undefined) return mismatch;
+  const own = addresses[prefix.family];
+  if (own !== undefined && prefix.contains(own)) {
+    return `it holds this host's own tunnel address ${own.toString()}`;
+  }
+  return undefined;
 }

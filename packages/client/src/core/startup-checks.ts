@@ -8,7 +8,8 @@ export type StartupProblem =
   | 'NO_LINK_LOCAL'
   | 'SEVERAL_LINK_LOCAL'
   | 'LINK_LOCAL_NOT_HOST'
-  | 'NO_SERVER_PEER';
+  | 'NO_SERVER_PEER'
+  | 'NO_PREFIX_INTERFACE';
 
 /** A start-up check failed; the message names the fix, with the command to run. */
 export class StartupCheckError extends FatalError {

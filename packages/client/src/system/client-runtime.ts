@@ -35,11 +35,14 @@ import {
 import { RTPROT_WG_DYNAMIC } from '../core/constants.js';
 import type { DesiredConfig } from '../core/lease.js';
 import type { Instant, Random, TimingPolicy } from '../core/lease-timing.js';
+import type { WantedPrefixes } from '../core/prefix-delegation.js';
 import type { Families } from '../core/response-check.js';
 import { checkInterface, SERVER_HOST_PREFIX, StartupCheckError } from '../core/startup-checks.js';
 import { DEFAULT_EXCHANGE_LIMITS, ExchangeError, exchange } from './exchange.js';
 import { LinkWatcher } from './link-watcher.js';
 import { type Logger, silentLogger } from './logger.js';
+import { PrefixEffects } from './prefix-effects.js';
+import { type HookRunner, runShellHook } from './shell-hook.js';
 import { StateStore, stateFilePath } from './state-store.js';
 
 /** How long an exiting client waits for the sockets of given-up exchanges to close. */
@@ -64,6 +67,14 @@ export interface ClientRuntimeOptions {
   readonly interfaceName: string;
   readonly families: Families;
   readonly acceptDefaultRoute: boolean;
+  /** `--request-prefix`: the prefixes to ask for; none by default. */
+  readonly prefixes?: WantedPrefixes;
+  /** `--prefix-interface`: where a delegated prefix's first address goes. */
+  readonly prefixInterface?: string | undefined;
+  /** `--prefix-hook`: a command run with /bin/sh -c on grant, change and loss of a prefix. */
+  readonly prefixHook?: string | undefined;
+  /** How long the hook may run (default 30 s). */
+  readonly hookTimeoutMs?: number;
   readonly stateDirectory: string;
   readonly logger?: Logger;
   readonly clock?: Clock;
@@ -74,6 +85,7 @@ export interface ClientRuntimeOptions {
   readonly rtnetlink?: Rtnetlink;
   readonly wireguard?: WireGuard;
   readonly openEvents?: typeof openRtnetlinkEvents;
+  readonly runHook?: HookRunner;
 }
 
 /**
@@ -92,6 +104,8 @@ export class ClientRuntime {
   readonly #openEvents: typeof openRtnetlinkEvents;
   readonly #machine: ClientMachine;
   readonly #store: StateStore;
+  readonly #prefixInterface: string | undefined;
+  readonly #prefixEffects: PrefixEffects;
   readonly #limits: typeof DEFAULT_EXCHANGE_LIMITS;
   readonly #queue: ClientEvent[] = [];
   readonly #timers = new Map<TimerName, NodeJS.Timeout>();
@@ -126,9 +140,21 @@ export class ClientRuntime {
       stateFilePath(options.stateDirectory, options.interfaceName),
       options.interfaceName,
     );
+    this.#prefixInterface = options.prefixInterface;
+    this.#prefixEffects = new PrefixEffects({
+      interfaceName: options.interfaceName,
+      prefixInterface: options.prefixInterface,
+      prefixHook: options.prefixHook,
+      ...(options.hookTimeoutMs === undefined ? {} : { hookTimeoutMs: options.hookTimeoutMs }),
+      rtnetlink: this.#rtnetlink,
+      store: this.#store,
+      runHook: options.runHook ?? runShellHook,
+      logger: this.#logger,
+    });
     this.#machine = new ClientMachine({
       families: options.families,
       acceptDefaultRoute: options.acceptDefaultRoute,
+      ...(options.prefixes === undefined ? {} : { prefixes: options.prefixes }),
       random: options.random ?? Math.random,
       ...(options.timing === undefined ? {} : { timing: options.timing }),
     });
@@ -200,12 +226,14 @@ export class ClientRuntime {
   async #check(): Promise<{ up: boolean; needsServerRoute: boolean }> {
     const name = this.#name;
     // The WireGuard socket and rtnetlink answer independently: ask both at once.
-    const [device, facts] = await Promise.allSettled([
+    const [device, facts, downstream] = await Promise.allSettled([
       this.#wireguard.device(name),
       this.#linkFacts(name),
+      this.#checkPrefixInterface(),
     ]);
     if (device.status === 'rejected') throw describeDeviceError(name, device.reason);
     if (facts.status === 'rejected') throw facts.reason;
+    if (downstream.status === 'rejected') throw downstream.reason;
     const peers: ReadonlyArray<{ allowedIps: readonly IpPrefix[] }> = device.value.peers;
     const { link, addresses, routes } = facts.value;
     this.#index = link.index;
@@ -234,6 +262,24 @@ export class ClientRuntime {
         throw new StartupCheckError(
           'NO_INTERFACE',
           `a WireGuard socket answers for ${name}, but this network namespace has no interface by that name: run the client where the interface is`,
+          { cause: error },
+        );
+      }
+      throw rtnetlinkFatal(error);
+    }
+  }
+
+  /** `--prefix-interface` must name an interface that exists (it may go and come back later). */
+  async #checkPrefixInterface(): Promise<void> {
+    const name = this.#prefixInterface;
+    if (name === undefined) return;
+    try {
+      await this.#rtnetlink.getLink(name);
+    } catch (error) {
+      if (error instanceof RtnetlinkError && error.code === 'ENODEV') {
+        throw new StartupCheckError(
+          'NO_PREFIX_INTERFACE',
+          `--prefix-interface ${name}: there is no interface by that name here; create it first (the network behind this host), or name another`,
           { cause: error },
         );
       }
@@ -454,6 +500,8 @@ export class ClientRuntime {
       }
     } finally {
       await this.#store.save({ ...this.#store.state, memory, added: record });
+      // Downstream and the hook follow the prefixes even when the tunnel could not.
+      await this.#prefixEffects.apply(desired.prefixes);
     }
     if (plan.steps.length === 0) return;
     const empty = desired.addresses.length === 0 && desired.routes.length === 0;
@@ -542,6 +590,8 @@ export class ClientRuntime {
     let status = code;
     try {
       if (interfaceGone) {
+        // The tunnel is gone, and with it the prefixes' way in: downstream and the hook follow.
+        await this.#prefixEffects.apply({});
         const empty: AddedRecord = { addresses: [], routes: [] };
         await this.#store.save({ ...this.#store.state, added: empty, addedLinkLocalRoute: false });
       } else if (this.#store.state.addedLinkLocalRoute) {

@@ -7,6 +7,7 @@ import {
   type Instant,
   type Memory,
   type TimerName,
+  type WantedPrefixes,
 } from '@wg-dynamic/client';
 import type { RequestFields, Response } from '@wg-dynamic/protocol';
 import { ResponseParser } from '@wg-dynamic/protocol';
@@ -33,6 +34,7 @@ export class MachineHarness {
     options: {
       families?: Families;
       acceptDefaultRoute?: boolean;
+      prefixes?: WantedPrefixes;
       seed?: number;
       wall?: number;
     } = {},
@@ -40,6 +42,7 @@ export class MachineHarness {
     this.machine = new ClientMachine({
       families: options.families ?? { 4: true, 6: true },
       acceptDefaultRoute: options.acceptDefaultRoute ?? false,
+      ...(options.prefixes === undefined ? {} : { prefixes: options.prefixes }),
       random: seededRandom(options.seed ?? 7),
     });
     this.now = { monotonic: 1_000, wall: options.wall ?? 1_700_000_000_000 };
