@@ -5,6 +5,7 @@
  * lease journal has its own entry point, `@wg-dynamic/server/journal`.
  */
 export { Allocator } from './allocator/allocator.js';
+export type { Delegation } from './allocator/prefix-pools.js';
 export {
   type AllowedIpsChange,
   type Clock,
@@ -22,4 +23,10 @@ export {
   type ServerObserver,
   WgDynamicServer,
 } from './server.js';
-export type { DevicePort, JournalPort, NetworkListener, NetworkPort } from './service/ports.js';
+export type {
+  DevicePort,
+  JournalPort,
+  NetworkListener,
+  NetworkPort,
+  RoutePort,
+} from './service/ports.js';

@@ -1,13 +1,15 @@
 import type { IpPrefix } from '@wg-dynamic/ip';
 import { WG_DYNAMIC_ADDRESS, WG_DYNAMIC_PORT } from '@wg-dynamic/protocol';
 import type { Logger } from 'pino';
+import type { Delegation } from './allocator/prefix-pools.js';
 import type { Clock, Lease, LeaseRecord } from './leases/lease.js';
 import { LeaseTable } from './leases/lease-table.js';
 import { Listener, type ListenerLimits, type Refusal } from './net/listener.js';
 import type { RandomSource } from './random.js';
+import { DelegationRoutes } from './service/delegation-routes.js';
 import { InterfaceView } from './service/interface-view.js';
 import { LeaseService, type ServiceObserver, type Timers } from './service/lease-service.js';
-import type { DevicePort, JournalPort, NetworkPort } from './service/ports.js';
+import type { DevicePort, JournalPort, NetworkPort, RoutePort } from './service/ports.js';
 
 export interface ServerConfig {
   readonly interfaceName: string;
@@ -17,6 +19,8 @@ export interface ServerConfig {
   readonly pools: readonly IpPrefix[] | undefined;
   /** Routes pushed to clients that speak the route extension (--route). */
   readonly routes: readonly IpPrefix[];
+  /** Delegation pools (--delegate), for clients that speak the prefix extension. */
+  readonly delegations?: readonly Delegation[];
   /** How often the device is read again to notice peers added or removed. */
   readonly refreshIntervalMs: number;
   readonly limits?: Partial<ListenerLimits>;
@@ -34,6 +38,8 @@ export interface ServerDeps {
   readonly clock: Clock;
   readonly random: RandomSource;
   readonly timers?: Timers;
+  /** The routes for the delegation pools; required when there are any. */
+  readonly routes?: RoutePort;
 }
 
 /** Told of requests, lease events and refused connections: the metrics count them. */
@@ -43,11 +49,20 @@ export interface ServerObserver extends ServiceObserver {
 
 /**
  * The pools a route list gives: every unicast route through the interface but
- * link-local, multicast and default routes, as the reference server does.
+ * link-local, multicast and default routes, as the reference server does, and
+ * but the routes inside a delegation pool.
  */
-export function poolsFromRoutes(routes: readonly IpPrefix[]): IpPrefix[] {
+export function poolsFromRoutes(
+  routes: readonly IpPrefix[],
+  delegations: readonly Delegation[] = [],
+): IpPrefix[] {
   const pools = routes.filter(
-    (route) => route.length > 0 && !route.address.isLinkLocal() && !route.address.isMulticast(),
+    (route) =>
+      route.length > 0 &&
+      !route.address.isLinkLocal() &&
+      !route.address.isMulticast() &&
+      // A delegation pool's route (the server adds one) is no address pool.
+      !delegations.some(({ pool }) => pool.covers(route)),
   );
   return pools
     .map((route) => route.network())
@@ -70,6 +85,7 @@ export class WgDynamicServer {
   /** The journal's records until they are restored (then dropped: they hold the journal's bytes). */
   private records: Iterable<LeaseRecord> | undefined;
   private stopWatching: () => void = () => {};
+  private readonly delegationRoutes: DelegationRoutes | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private signalStopped: (reason: string) => void = () => {};
   private stopping: Promise<void> | undefined;
@@ -79,12 +95,18 @@ export class WgDynamicServer {
     const { records, ...rest } = deps;
     this.deps = rest;
     this.records = records;
+    const delegations = config.delegations ?? [];
     this.table = new LeaseTable({
       leaseTime: config.leaseTime,
       clock: deps.clock,
       random: deps.random,
       routes: config.routes,
+      delegations,
     });
+    if (delegations.length > 0) {
+      if (!deps.routes) throw new TypeError('delegation pools need a RoutePort (deps.routes)');
+      this.delegationRoutes = new DelegationRoutes(deps.routes, config.interfaceName, deps.logger);
+    }
     this.service = new LeaseService({
       table: this.table,
       journal: deps.journal,
@@ -136,6 +158,7 @@ export class WgDynamicServer {
   /** Restores the leases, follows the interface, and listens. */
   async run(): Promise<void> {
     const { logger } = this.deps;
+    await this.delegationRoutes?.install((this.config.delegations ?? []).map((d) => d.pool));
     await this.updatePools();
     const view = await this.view.refresh();
     const restored = this.table.restore(this.records ?? [], view);
@@ -168,6 +191,7 @@ export class WgDynamicServer {
       {
         interface: this.config.interfaceName,
         leases: [...this.table.leases()].length,
+        delegations: (this.config.delegations ?? []).map((d) => `${d.pool}/${d.length}`),
         peers: this.view.linkLocalPeers(),
         leaseTime: this.config.leaseTime,
       },
@@ -178,6 +202,11 @@ export class WgDynamicServer {
   /** The leases held now. */
   leases(): Lease[] {
     return [...this.table.leases()];
+  }
+
+  /** The routes for delegation pools this server added (and removes when it stops). */
+  get addedRoutes(): readonly IpPrefix[] {
+    return this.delegationRoutes?.addedRoutes ?? [];
   }
 
   /** How many leases are held now. */
@@ -195,6 +224,7 @@ export class WgDynamicServer {
       if (this.refreshTimer) clearInterval(this.refreshTimer);
       await this.listener.close();
       await this.service.stop();
+      await this.delegationRoutes?.removeAdded();
       this.signalStopped(reason);
     })();
     return this.stopping;
@@ -205,7 +235,9 @@ export class WgDynamicServer {
   }
 
   private async updatePools(): Promise<void> {
-    const pools = this.config.pools ?? poolsFromRoutes(await this.deps.network.routes());
+    const pools =
+      this.config.pools ??
+      poolsFromRoutes(await this.deps.network.routes(), this.config.delegations ?? []);
     this.deps.logger.info(
       { pools: pools.map(String), source: this.config.pools ? '--pool' : 'routes' },
       pools.length > 0 ? 'address pools' : 'no address pools: every request will get errno 3',

@@ -10,6 +10,7 @@ describe('wg-dynamic-server arguments', () => {
       leaseTime: 3600,
       pools: undefined,
       routes: [],
+      delegations: [],
       stateDirectory: '/var/lib/wg-dynamic',
       metrics: undefined,
       logLevel: 'info',
@@ -53,6 +54,62 @@ describe('wg-dynamic-server arguments', () => {
     if (command.command !== 'serve') throw new Error('not serve');
     expect(command.pools?.map(String)).toEqual(['10.0.0.0/24', '2001:db8::/64']);
     expect(command.routes.map(String)).toEqual(['10.1.0.0/16']);
+  });
+
+  it('takes repeated delegation pools, IPv4 and IPv6, as POOL/LENGTH', () => {
+    const command = parseServerArguments([
+      '--delegate',
+      '2001:db8:100::/48/64',
+      '--delegate',
+      '10.200.0.0/16/28',
+      '--delegate',
+      '10.201.0.0/24/24',
+      '--pool',
+      '10.0.0.0/24',
+      'wg0',
+    ]);
+    if (command.command !== 'serve') throw new Error('not serve');
+    expect(command.delegations.map((d) => `${d.pool} in /${d.length}s`)).toEqual([
+      '2001:db8:100::/48 in /64s',
+      '10.200.0.0/16 in /28s',
+      '10.201.0.0/24 in /24s',
+    ]);
+  });
+
+  it.each([
+    ['2001:db8:100::/48', /expected POOL\/LENGTH, e\.g\. 2001:db8:100::\/48\/64/],
+    ['2001:db8:100::/48/', /expected POOL\/LENGTH/],
+    ['10.200.0.0/16/x', /expected POOL\/LENGTH/],
+    ['nonsense/16/28', /not an IPv4 or IPv6 prefix/],
+    ['10.200.0.1/16/28', /host bits are set; did you mean 10\.200\.0\.0\/16\?/],
+    ['10.200.0.0/16/12', /\/12 is shorter than the pool 10\.200\.0\.0\/16.*from 16 to 32/],
+    ['10.200.0.0/16/33', /\/33 is not an IPv4 prefix length/],
+    ['2001:db8::/32/129', /\/129 is not an IPv6 prefix length/],
+    ['0.0.0.0/0/8', /a \/0 pool would delegate the whole address space/],
+    ['fe80::/10/64', /overlaps fe80::\/10 .*never delegated/],
+    ['224.0.0.0/8/24', /overlaps 224\.0\.0\.0\/4/],
+  ])('refuses --delegate %s in words an operator understands', (text, message) => {
+    expect(() => parseServerArguments(['--delegate', text, 'wg0'])).toThrow(UsageError);
+    expect(() => parseServerArguments(['--delegate', text, 'wg0'])).toThrow(message);
+  });
+
+  it('refuses delegation pools that overlap each other or an address pool', () => {
+    expect(() =>
+      parseServerArguments([
+        '--delegate',
+        '10.200.0.0/16/28',
+        '--delegate',
+        '10.200.7.0/24/28',
+        'wg0',
+      ]),
+    ).toThrow(/--delegate 10\.200\.7\.0\/24\/… overlaps --delegate 10\.200\.0\.0\/16\/…/);
+    expect(() =>
+      parseServerArguments(['--pool', '10.0.0.0/8', '--delegate', '10.200.0.0/16/28', 'wg0']),
+    ).toThrow(/overlaps --pool 10\.0\.0\.0\/8: delegated prefixes never share addresses/);
+    // Disjoint from the pools: fine.
+    expect(
+      parseServerArguments(['--pool', '10.1.0.0/16', '--delegate', '10.200.0.0/16/28', 'wg0']),
+    ).toMatchObject({ command: 'serve' });
   });
 
   it('shows', () => {

@@ -8,11 +8,22 @@ describe('ServerMetrics', () => {
       leaseCounts: () => ({ 4: 3, 6: 2 }),
       usage: () => [{ family: 4, pool: IpPrefix.from('10.0.0.0/28'), capacity: 14n, allocated: 3 }],
       connections: () => 7,
+      delegationUsage: () => [
+        {
+          family: 6,
+          pool: IpPrefix.from('2001:db8:100::/48'),
+          length: 64,
+          capacity: 65_536n,
+          allocated: 2,
+        },
+      ],
     });
     metrics.observer.request?.('success');
     metrics.observer.request?.('unavailable');
-    metrics.observer.lease?.('granted', IpPrefix.from('10.0.0.2/32'));
-    metrics.observer.lease?.('expired', IpPrefix.from('2001:db8::2/128'));
+    metrics.observer.lease?.('granted', IpPrefix.from('10.0.0.2/32'), false);
+    metrics.observer.lease?.('expired', IpPrefix.from('2001:db8::2/128'), false);
+    metrics.observer.lease?.('granted', IpPrefix.from('2001:db8:100:7::/64'), true);
+    metrics.observer.lease?.('expired', IpPrefix.from('10.200.0.16/28'), true);
     metrics.observer.refusal?.('wrong-source-port');
     metrics.journalSync.observe(0.002);
     const text = await metrics.registry.metrics();
@@ -26,10 +37,17 @@ describe('ServerMetrics', () => {
       'wg_dynamic_pool_addresses{pool="10.0.0.0/28",family="ipv4",state="free"} 11',
       'wg_dynamic_pool_addresses{pool="10.0.0.0/28",family="ipv4",state="leased"} 3',
       'wg_dynamic_connections 7',
+      'wg_dynamic_prefix_events_total{event="granted",family="ipv6"} 1',
+      'wg_dynamic_prefix_events_total{event="expired",family="ipv4"} 1',
+      'wg_dynamic_delegated_prefixes{pool="2001:db8:100::/48",family="ipv6",length="64",state="delegated"} 2',
+      'wg_dynamic_delegated_prefixes{pool="2001:db8:100::/48",family="ipv6",length="64",state="free"} 65534',
       'wg_dynamic_journal_sync_seconds_count 1',
     ]) {
       expect(text).toContain(line);
     }
+    // A delegated prefix is not an address lease: neither counted nor expired as one.
+    expect(text).not.toContain('wg_dynamic_lease_events_total{event="granted",family="ipv6"}');
+    expect(text).not.toContain('wg_dynamic_expiries_total{family="ipv4"}');
   });
 
   it('serves /metrics over HTTP and nothing else', async () => {

@@ -1,6 +1,49 @@
 import type { IpPrefix } from '@wg-dynamic/ip';
-import type { Rtnetlink, RtnetlinkEvents } from '@wg-dynamic/rtnetlink';
-import type { NetworkListener, NetworkPort } from '../service/ports.js';
+import {
+  RTPROT_STATIC,
+  type Rtnetlink,
+  RtnetlinkError,
+  type RtnetlinkEvents,
+} from '@wg-dynamic/rtnetlink';
+import type { NetworkListener, NetworkPort, RoutePort } from '../service/ports.js';
+
+/**
+ * The mark (rtm_protocol) of the routes the server adds for its delegation
+ * pools: RTPROT_STATIC, "proto static" in `ip route`, where `ip route add`
+ * makes "proto boot". The server deletes only routes carrying it, so a
+ * route an operator put in its place is never taken away.
+ */
+export const DELEGATION_ROUTE_PROTOCOL = RTPROT_STATIC;
+
+/** The routes for the delegation pools, through rtnetlink. */
+export function rtnetlinkRoutes(rtnetlink: Rtnetlink, index: number): RoutePort {
+  return {
+    index,
+    async routesTo(destination: IpPrefix): Promise<readonly (number | undefined)[]> {
+      const routes = await rtnetlink.listRoutes({ family: destination.family });
+      return routes
+        .filter((route) => route.type === 'unicast' && route.destination.equals(destination))
+        .map((route) => route.index);
+    },
+    add(destination: IpPrefix): Promise<void> {
+      return rtnetlink.addRoute({ destination, index, protocol: DELEGATION_ROUTE_PROTOCOL });
+    },
+    async remove(destination: IpPrefix): Promise<void> {
+      try {
+        await rtnetlink.deleteRoute({ destination, index, protocol: DELEGATION_ROUTE_PROTOCOL });
+      } catch (error) {
+        // Gone already (an operator removed it, or the interface went away with its routes).
+        if (
+          error instanceof RtnetlinkError &&
+          (error.code === 'ESRCH' || error.code === 'ENODEV')
+        ) {
+          return;
+        }
+        throw error;
+      }
+    },
+  };
+}
 
 type OpenEvents = () => Promise<RtnetlinkEvents>;
 

@@ -80,18 +80,18 @@ export class PrefixPools {
   /** Takes the unit of exactly `prefix`; false when it is outside every pool, excluded, or taken. */
   take(prefix: IpPrefix): boolean {
     const placed = this.place(prefix);
-    return placed !== undefined && placed.allocator.take(placed.unit);
+    return placed?.allocator.take(placed.unit) ?? false;
   }
 
   /** Returns the unit of `prefix` to its pool; false when it was not taken. */
   release(prefix: IpPrefix): boolean {
     const placed = this.place(prefix);
-    return placed !== undefined && placed.allocator.release(placed.unit);
+    return placed?.allocator.release(placed.unit) ?? false;
   }
 
   isAllocated(prefix: IpPrefix): boolean {
     const placed = this.place(prefix);
-    return placed !== undefined && placed.allocator.isAllocated(placed.unit);
+    return placed?.allocator.isAllocated(placed.unit) ?? false;
   }
 
   /** True when `a` and `b` lie in the same unit of a pool. */

@@ -3,6 +3,8 @@ import { UsageError } from '@wg-dynamic/cli';
 import { IpPrefix } from '@wg-dynamic/ip';
 import { DEFAULT_LEASE_TIME, MAX_NUMBER } from '@wg-dynamic/protocol';
 import { assertInterfaceName } from '@wg-dynamic/wireguard';
+import { RESERVED_PREFIXES } from '../allocator/allocator.js';
+import type { Delegation } from '../allocator/prefix-pools.js';
 
 export const USAGE = `Usage: wg-dynamic-server [options] <interface>
        wg-dynamic-server show <interface> [--json]
@@ -18,6 +20,12 @@ Options:
                         (\`ip route add 192.168.4.0/24 dev wg0\`)
   --route CIDR          a route pushed to clients that speak the route
                         extension; repeat for more
+  --delegate POOL/LENGTH
+                        delegate prefixes of LENGTH out of POOL to clients
+                        that speak the prefix extension, e.g.
+                        2001:db8:100::/48/64 (/64s of a /48) or
+                        10.200.0.0/16/28; repeat for more. The server routes
+                        POOL into the interface if nothing routes it yet
   --state-dir DIR       where the lease journal lives, in DIR/<interface>/
                         (default /var/lib/wg-dynamic)
   --metrics ADDR:PORT   serve Prometheus metrics on http://ADDR:PORT/metrics
@@ -40,6 +48,7 @@ export type ServerCommand =
       readonly leaseTime: number;
       readonly pools: readonly IpPrefix[] | undefined;
       readonly routes: readonly IpPrefix[];
+      readonly delegations: readonly Delegation[];
       readonly stateDirectory: string;
       readonly metrics: { readonly host: string; readonly port: number } | undefined;
       readonly logLevel: LogLevel;
@@ -84,6 +93,7 @@ export function parseServerArguments(argv: readonly string[]): ServerCommand {
         leasetime: { type: 'string' },
         pool: { type: 'string', multiple: true },
         route: { type: 'string', multiple: true },
+        delegate: { type: 'string', multiple: true },
         'state-dir': { type: 'string' },
         metrics: { type: 'string' },
         'log-level': { type: 'string' },
@@ -125,14 +135,73 @@ export function parseServerArguments(argv: readonly string[]): ServerCommand {
     throw new UsageError(`--log-level ${level}: expected one of ${LEVELS.join(', ')}`);
   }
   const pools = (values.pool as string[] | undefined)?.map((text) => prefix('--pool', text));
+  const delegations = parseDelegations((values.delegate as string[] | undefined) ?? [], pools);
   return {
     command: 'serve',
     interfaceName: interfaceName(positionals[0]),
     leaseTime,
     pools,
     routes: ((values.route as string[] | undefined) ?? []).map((text) => prefix('--route', text)),
+    delegations,
     stateDirectory: (values['state-dir'] as string | undefined) ?? '/var/lib/wg-dynamic',
     metrics: typeof values.metrics === 'string' ? parseListenAddress(values.metrics) : undefined,
     logLevel: level as LogLevel,
   };
+}
+
+const EXAMPLE = 'e.g. 2001:db8:100::/48/64 for /64s out of a /48, or 10.200.0.0/16/28';
+
+/** One `--delegate POOL/LENGTH`: a pool without host bits and the length of the prefixes it is cut into. */
+export function parseDelegation(text: string): Delegation {
+  const match = /^(.+\/\d{1,3})\/(\d{1,3})$/.exec(text);
+  if (!match) throw new UsageError(`--delegate ${text}: expected POOL/LENGTH, ${EXAMPLE}`);
+  const pool = prefix('--delegate', match[1] as string);
+  const length = Number(match[2]);
+  const bits = pool.family === 4 ? 32 : 128;
+  if (pool.length === 0) {
+    throw new UsageError(
+      `--delegate ${text}: a /0 pool would delegate the whole address space and its route would replace the default route; give a narrower pool`,
+    );
+  }
+  if (length > bits) {
+    throw new UsageError(
+      `--delegate ${text}: /${length} is not an IPv${pool.family} prefix length; give one from ${pool.length} to ${bits}`,
+    );
+  }
+  if (length < pool.length) {
+    throw new UsageError(
+      `--delegate ${text}: /${length} is shorter than the pool ${pool}: a delegated prefix lies inside its pool; give a length from ${pool.length} to ${bits}`,
+    );
+  }
+  const reserved = RESERVED_PREFIXES.find((r) => r.overlaps(pool));
+  if (reserved) {
+    throw new UsageError(
+      `--delegate ${text}: ${pool} overlaps ${reserved} (loopback, link-local, multicast, broadcast or unspecified addresses), which is never delegated`,
+    );
+  }
+  return { pool, length };
+}
+
+/** Every `--delegate`, checked against each other and against the address pools. */
+function parseDelegations(
+  texts: readonly string[],
+  pools: readonly IpPrefix[] | undefined,
+): Delegation[] {
+  const delegations = texts.map(parseDelegation);
+  for (const [i, { pool }] of delegations.entries()) {
+    for (const other of delegations.slice(0, i)) {
+      if (other.pool.overlaps(pool)) {
+        throw new UsageError(
+          `--delegate ${pool}/… overlaps --delegate ${other.pool}/…: a prefix could be delegated twice; make the pools disjoint`,
+        );
+      }
+    }
+    const address = pools?.find((p) => p.overlaps(pool));
+    if (address) {
+      throw new UsageError(
+        `--delegate ${pool}/… overlaps --pool ${address}: delegated prefixes never share addresses with an address pool; make them disjoint`,
+      );
+    }
+  }
+  return delegations;
 }

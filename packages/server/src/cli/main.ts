@@ -8,7 +8,7 @@ import {
 } from '@wg-dynamic/cli';
 import { openRtnetlink, openRtnetlinkEvents } from '@wg-dynamic/rtnetlink';
 import { openWireGuard } from '@wg-dynamic/wireguard';
-import { rtnetlinkNetwork } from '../adapters/rtnetlink-network.js';
+import { rtnetlinkNetwork, rtnetlinkRoutes } from '../adapters/rtnetlink-network.js';
 import { wireguardDevice } from '../adapters/wireguard-device.js';
 import {
   closeControlSocket,
@@ -17,9 +17,9 @@ import {
   readStatus,
   serveControlSocket,
 } from '../control/control-socket.js';
-import { formatStatus, leaseStatus, type ServerStatus } from '../control/status.js';
+import { formatStatus, leaseStatus, prefixStatus, type ServerStatus } from '../control/status.js';
 import { JournalError, leaseRecordCodec, openJournal } from '../journal/index.js';
-import { systemClock } from '../leases/lease.js';
+import { isPrefixSlot, systemClock } from '../leases/lease.js';
 import { ServerMetrics, serveMetrics } from '../metrics/metrics.js';
 import { systemRandom } from '../random.js';
 import { WgDynamicServer } from '../server.js';
@@ -74,6 +74,7 @@ async function serve(
           leaseCounts: () => server?.table.leaseCounts() ?? { 4: 0, 6: 0 },
           usage: () => server?.table.usage() ?? [],
           connections: () => server?.listener.connectionCount ?? 0,
+          delegationUsage: () => server?.table.delegationUsage() ?? [],
         })
       : undefined;
     const directory = join(command.stateDirectory, name);
@@ -115,6 +116,7 @@ async function serve(
         leaseTime: command.leaseTime,
         pools: command.pools,
         routes: command.routes,
+        delegations: command.delegations,
         refreshIntervalMs: REFRESH_INTERVAL_MS,
       },
       {
@@ -130,6 +132,7 @@ async function serve(
         logger,
         clock: systemClock,
         random: systemRandom,
+        routes: rtnetlinkRoutes(rtnetlink, index),
       },
       metrics?.observer,
     );
@@ -195,7 +198,21 @@ function status(
       leased: u.allocated,
     })),
     routes: command.routes.map(String),
-    leases: server.leases().map((lease) => leaseStatus(lease, now)),
+    leases: server
+      .leases()
+      .filter((lease) => !isPrefixSlot(lease.slot))
+      .map((lease) => leaseStatus(lease, now)),
+    delegations: server.table.delegationUsage().map((u) => ({
+      family: u.family,
+      pool: u.pool.toString(),
+      length: u.length,
+      capacity: u.capacity.toString(),
+      delegated: u.allocated,
+    })),
+    prefixes: server
+      .leases()
+      .filter((lease) => isPrefixSlot(lease.slot))
+      .map((lease) => prefixStatus(lease, now)),
   };
 }
 

@@ -23,6 +23,24 @@ export interface ServerStatus {
     /** Seconds until it runs out (monotonic clock). */
     readonly secondsLeft: number;
   }[];
+  /** The delegation pools (`--delegate`); absent from a server that predates them. */
+  readonly delegations?: readonly {
+    readonly family: IpFamily;
+    readonly pool: string;
+    /** The length of the prefixes the pool is cut into. */
+    readonly length: number;
+    /** Prefixes that can be delegated (decimal string, as for pools). */
+    readonly capacity: string;
+    readonly delegated: number;
+  }[];
+  /** The delegated prefixes held now. */
+  readonly prefixes?: readonly {
+    readonly peer: string;
+    readonly prefix: string;
+    readonly start: number;
+    readonly duration: number;
+    readonly secondsLeft: number;
+  }[];
 }
 
 export function leaseStatus(lease: Lease, nowMs: number): ServerStatus['leases'][number] {
@@ -33,6 +51,14 @@ export function leaseStatus(lease: Lease, nowMs: number): ServerStatus['leases']
     duration: lease.duration,
     secondsLeft: Math.max(0, Math.round((lease.expiresAt - nowMs) / 1000)),
   };
+}
+
+export function prefixStatus(
+  lease: Lease,
+  nowMs: number,
+): NonNullable<ServerStatus['prefixes']>[number] {
+  const { address, ...rest } = leaseStatus(lease, nowMs);
+  return { ...rest, prefix: address };
 }
 
 function duration(seconds: number): string {
@@ -66,15 +92,24 @@ export function formatStatus(status: ServerStatus): string {
   }
   if (status.pools.length === 0) lines.push('  pools: none (every request gets errno 3)');
   if (status.routes.length > 0) lines.push(`  pushed routes: ${status.routes.join(', ')}`);
-  const byPeer = new Map<string, (typeof status.leases)[number][]>();
-  for (const lease of status.leases)
-    byPeer.set(lease.peer, [...(byPeer.get(lease.peer) ?? []), lease]);
+  for (const pool of status.delegations ?? []) {
+    lines.push(
+      `  delegation: ${pool.pool} in /${pool.length}s (${pool.delegated} of ${count(pool.capacity)} delegated)`,
+    );
+  }
+  type Entry = { peer: string; text: string; start: number; secondsLeft: number; verb: string };
+  const byPeer = new Map<string, Entry[]>();
+  const entries: Entry[] = [
+    ...status.leases.map((l) => ({ ...l, text: l.address, verb: 'leased' })),
+    ...(status.prefixes ?? []).map((l) => ({ ...l, text: l.prefix, verb: 'delegated' })),
+  ];
+  for (const entry of entries) byPeer.set(entry.peer, [...(byPeer.get(entry.peer) ?? []), entry]);
   for (const [peer, leases] of [...byPeer].sort(([a], [b]) => a.localeCompare(b))) {
     lines.push('', `peer: ${peer}`);
     for (const lease of leases) {
       const since = new Date(lease.start * 1000).toISOString().replace('T', ' ').slice(0, 19);
       lines.push(
-        `  ${lease.address}: leased since ${since} UTC, ${duration(lease.secondsLeft)} left`,
+        `  ${lease.text}: ${lease.verb} since ${since} UTC, ${duration(lease.secondsLeft)} left`,
       );
     }
   }

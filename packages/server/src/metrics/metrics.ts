@@ -16,6 +16,14 @@ export interface MetricsSource {
     allocated: number;
   }>;
   connections(): number;
+  /** Per delegation pool (`--delegate`): prefixes that can be delegated and how many are. */
+  delegationUsage?(): Iterable<{
+    family: IpFamily;
+    pool: { toString(): string };
+    length: number;
+    capacity: bigint;
+    allocated: number;
+  }>;
 }
 
 /**
@@ -39,6 +47,12 @@ export class ServerMetrics {
     const leaseEvents = new Counter({
       name: 'wg_dynamic_lease_events_total',
       help: 'Lease events by kind (granted, renewed, released, expired, revoked, dropped, adopted) and family',
+      labelNames: ['event', 'family'],
+      registers,
+    });
+    const prefixEvents = new Counter({
+      name: 'wg_dynamic_prefix_events_total',
+      help: 'Delegated-prefix events by kind (granted, renewed, released, expired, revoked, dropped) and family',
       labelNames: ['event', 'family'],
       registers,
     });
@@ -87,6 +101,24 @@ export class ServerMetrics {
       },
     });
     new Gauge({
+      name: 'wg_dynamic_delegated_prefixes',
+      help: 'Prefixes of each delegation pool (--delegate) that can be delegated, by state (delegated or free)',
+      labelNames: ['pool', 'family', 'length', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const u of source.delegationUsage?.() ?? []) {
+          const labels = {
+            pool: u.pool.toString(),
+            family: familyLabel(u.family),
+            length: String(u.length),
+          };
+          this.set({ ...labels, state: 'delegated' }, u.allocated);
+          this.set({ ...labels, state: 'free' }, Number(u.capacity - BigInt(u.allocated)));
+        }
+      },
+    });
+    new Gauge({
       name: 'wg_dynamic_connections',
       help: 'Client connections open now',
       registers,
@@ -98,7 +130,11 @@ export class ServerMetrics {
 
     this.observer = {
       request: (outcome: RequestOutcome) => requests.inc({ outcome }),
-      lease: (event: LeaseEvent, prefix) => {
+      lease: (event: LeaseEvent, prefix, delegated) => {
+        if (delegated) {
+          prefixEvents.inc({ event, family: familyLabel(prefix.family) });
+          return;
+        }
         leaseEvents.inc({ event, family: familyLabel(prefix.family) });
         if (event === 'expired') expiries.inc({ family: familyLabel(prefix.family) });
       },

@@ -1,7 +1,13 @@
 import type { IpPrefix } from '@wg-dynamic/ip';
 import { Errno, type Request, type ResponseFields } from '@wg-dynamic/protocol';
 import type { Logger } from 'pino';
-import type { Clock, LeaseRecord, PeerId } from '../leases/lease.js';
+import {
+  type Clock,
+  isPrefixSlot,
+  type Lease,
+  type LeaseRecord,
+  type PeerId,
+} from '../leases/lease.js';
 import type { LeaseTable, Transaction } from '../leases/lease-table.js';
 import { Committer } from './committer.js';
 import { PeerGate } from './peer-gate.js';
@@ -45,8 +51,18 @@ export type LeaseEvent =
 /** Told of every request and lease event: the metrics count them. */
 export interface ServiceObserver {
   request?(outcome: RequestOutcome): void;
-  lease?(event: LeaseEvent, prefix: IpPrefix): void;
+  /** `delegated`: the lease is a delegated prefix (extension "prefix"), not an address. */
+  lease?(event: LeaseEvent, prefix: IpPrefix, delegated: boolean): void;
 }
+
+/** How a lease is named in the log: `address` or `prefix`, as text. */
+function subject(lease: { prefix: IpPrefix; delegated?: boolean }): Record<string, string> {
+  return lease.delegated
+    ? { prefix: lease.prefix.toString() }
+    : { address: lease.prefix.toString() };
+}
+
+const ofLease = (lease: Lease) => ({ prefix: lease.prefix, delegated: isPrefixSlot(lease.slot) });
 
 /**
  * The server's decisions with their I/O: answers requests (one peer at a
@@ -110,19 +126,22 @@ export class LeaseService {
   /** Writes effects the table has already taken on (device refreshes, pool changes). */
   async applyEffects(effects: Parameters<Committer['apply']>[0], why: string): Promise<void> {
     for (const record of effects.records) {
+      const delegated = record.delegated ?? false;
       this.observer.lease?.(
         record.type === 'grant' ? 'adopted' : record.reason === 'revoked' ? 'revoked' : 'dropped',
         record.prefix,
+        delegated,
       );
+      const what = delegated ? 'delegated prefix' : 'lease';
       if (record.type === 'release') {
         this.logger.info(
-          { peer: record.peer, address: record.prefix.toString(), reason: record.reason },
-          `lease ${record.reason === 'revoked' ? 'revoked' : 'dropped'} (${why})`,
+          { peer: record.peer, ...subject(record), reason: record.reason },
+          `${what} ${record.reason === 'revoked' ? 'revoked' : 'dropped'} (${why})`,
         );
       } else {
         this.logger.info(
-          { peer: record.peer, address: record.prefix.toString() },
-          `lease adopted from allowed-ips (${why})`,
+          { peer: record.peer, ...subject(record) },
+          `${what} adopted from allowed-ips (${why})`,
         );
       }
     }
@@ -155,8 +174,12 @@ export class LeaseService {
             return;
           }
           for (const lease of tx.releases) {
-            this.observer.lease?.('expired', lease.prefix);
-            this.logger.info({ peer, address: lease.prefix.toString() }, 'lease expired');
+            const named = ofLease(lease);
+            this.observer.lease?.('expired', lease.prefix, named.delegated);
+            this.logger.info(
+              { peer, ...subject(named) },
+              named.delegated ? 'delegated prefix expired' : 'lease expired',
+            );
           }
         }),
       ),
@@ -201,21 +224,32 @@ export class LeaseService {
   private logTransaction(tx: Transaction): void {
     const added = tx.changes.flatMap((change) => change.add);
     for (const lease of tx.releases) {
-      this.logger.info({ peer: tx.peer, address: lease.prefix.toString() }, 'lease released');
-      this.observer.lease?.('released', lease.prefix);
+      const named = ofLease(lease);
+      this.logger.info(
+        { peer: tx.peer, ...subject(named) },
+        named.delegated ? 'delegated prefix released' : 'lease released',
+      );
+      this.observer.lease?.('released', lease.prefix, named.delegated);
     }
     for (const lease of tx.grants) {
+      const named = ofLease(lease);
       const fresh = added.some((prefix) => prefix.equals(lease.prefix));
       this.logger.info(
-        { peer: tx.peer, address: lease.prefix.toString(), leaseTime: lease.duration },
-        fresh ? 'lease granted' : 'lease renewed',
+        { peer: tx.peer, ...subject(named), leaseTime: lease.duration },
+        named.delegated
+          ? fresh
+            ? 'prefix delegated'
+            : 'delegated prefix renewed'
+          : fresh
+            ? 'lease granted'
+            : 'lease renewed',
       );
-      this.observer.lease?.(fresh ? 'granted' : 'renewed', lease.prefix);
+      this.observer.lease?.(fresh ? 'granted' : 'renewed', lease.prefix, named.delegated);
     }
     if (tx.response?.errno === Errno.IpUnavailable) {
       this.logger.info(
         { peer: tx.peer, lowSpace: this.journal.lowSpace || undefined },
-        'address unavailable (errno 3)',
+        'address or prefix unavailable (errno 3)',
       );
     }
   }

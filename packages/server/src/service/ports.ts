@@ -45,3 +45,22 @@ export interface NetworkListener {
   /** The event stream failed (after which the server should re-read everything). */
   failed(error: unknown): void;
 }
+
+/**
+ * Routes into the interface for the delegation pools (rtnetlink): the
+ * server adds `POOL dev <interface>` when no route for the pool exists, and
+ * removes at exit only what it added.
+ */
+export interface RoutePort {
+  /** The interface's index. */
+  readonly index: number;
+  /**
+   * The output interfaces (by index; undefined for a route without one) of
+   * the main table's routes to exactly `destination`.
+   */
+  routesTo(destination: IpPrefix): Promise<readonly (number | undefined)[]>;
+  /** Adds `destination dev <interface>`, marked as the server's own. */
+  add(destination: IpPrefix): Promise<void>;
+  /** Removes the route `add` made; nothing when it is gone already. */
+  remove(destination: IpPrefix): Promise<void>;
+}
