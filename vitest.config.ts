@@ -45,6 +45,35 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The lab tests whose outcome can depend on the WireGuard backend (the
+          // device layer, rtnetlink against a real kernel, the daemons writing
+          // allowed-ips and addresses), run a second time in the kernel lab. The
+          // others test what sits above the device layer (the lab itself, the
+          // journal, hostile input and connections, a hostile server): one run with
+          // userspace WireGuard proves them, and under software emulation they would
+          // double the time CI takes.
+          name: 'lab-kernel',
+          include: [
+            'packages/wireguard/test/backends.lab.test.ts',
+            'packages/rtnetlink/test/*.lab.test.ts',
+            'packages/lab/test/wireguard-interface.lab.test.ts',
+            'test/server.lab.test.ts',
+            'test/client.lab.test.ts',
+            'test/relay.lab.test.ts',
+            'test/pool.lab.test.ts',
+            'test/wg-quick.lab.test.ts',
+            'test/faults-crash.lab.test.ts',
+            'test/faults-device.lab.test.ts',
+          ],
+          setupFiles: ['packages/lab/test-support/require-sandbox.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'lab',
           include: ['packages/*/test/**/*.lab.test.ts', 'test/**/*.lab.test.ts'],
           setupFiles: ['packages/lab/test-support/require-sandbox.ts'],

@@ -6,6 +6,7 @@ import {
   eventually,
   exchange,
   fields,
+  patient,
   SERVER_BIN,
   startServer,
   stateDirectory,
@@ -13,7 +14,11 @@ import {
 
 const V4_POOL = IpPrefix.from('192.168.4.0/28');
 const V6_POOL = IpPrefix.from('2001:db8:1234::/64');
-const LEASE_TIME = 6;
+/**
+ * Short enough that a test watches a lease run out; in the kernel lab, long
+ * enough to outlive a restart of the server under emulation (seconds).
+ */
+const LEASE_TIME = patient(6_000) / 1000;
 const FIRST = 'request_ip=1\nip=0.0.0.0/32\nip=::/128\nleasestart=0\nleasetime=0\n\n';
 const renew = (v4: string, v6: string) =>
   `request_ip=1\nip=${v4}\nip=${v6}\nleasestart=0\nleasetime=0\n\n`;

@@ -24,7 +24,8 @@ export const LAB_TEST_TIMEOUT_MS = 600_000;
 /**
  * True in the kernel lab. Behaviour that does not depend on the WireGuard
  * implementation (parsing, timing, processes) is proven in the userspace lab
- * only: every boot of the virtual machine runs the whole lab project.
+ * only: the kernel lab runs under software emulation, where every test costs
+ * seconds (project lab-kernel in vitest.config.ts).
  */
 export const KERNEL_LAB = backendFromEnvironment() === 'kernel';
 
