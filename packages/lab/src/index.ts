@@ -1,3 +1,4 @@
+export type { Logger } from '@wg-dynamic/log';
 export { assertInterfaceName, IFNAMSIZ } from './device/interface-name.js';
 export {
   type CreateWireGuardInterfaceOptions,
@@ -29,7 +30,6 @@ export {
   parseStartTime,
   staleLabIds,
 } from './lab/stale.js';
-export type { Logger } from './logger.js';
 export { formatCommand, quoteArgument } from './process/command-text.js';
 export {
   LabProcess,

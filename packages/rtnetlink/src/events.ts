@@ -1,3 +1,4 @@
+import { type Logger, silentLogger } from '@wg-dynamic/log';
 import { type NetlinkMessage, parseMessages } from 'netlink';
 import { type Address, decodeAddress } from './address.js';
 import { messageOf } from './attributes.js';
@@ -18,7 +19,6 @@ import {
 import { localError, RtnetlinkError } from './errors.js';
 import { type EventSource, startEventReader } from './event-reader.js';
 import { decodeLink, type Link } from './link.js';
-import { type Logger, silentLogger } from './logger.js';
 import { decodeRoute, type Route } from './route.js';
 
 /** The notification groups one can follow. */

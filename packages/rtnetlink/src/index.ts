@@ -1,3 +1,4 @@
+export type { Logger } from '@wg-dynamic/log';
 export type { Address, AddressFlag, AddressSpec } from './address.js';
 export {
   RT_TABLE_LOCAL,
@@ -20,7 +21,6 @@ export {
   type RtnetlinkEventsOptions,
 } from './events.js';
 export type { AddrGenMode, Link, LinkChanges } from './link.js';
-export type { Logger } from './logger.js';
 export type { Route, RouteSpec, RouteType } from './route.js';
 export {
   type AddressFilter,

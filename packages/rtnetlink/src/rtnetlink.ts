@@ -1,4 +1,5 @@
 import type { IpFamily } from '@wg-dynamic/ip';
+import { type Logger, silentLogger } from '@wg-dynamic/log';
 import type { NetlinkMessage } from 'netlink';
 import {
   type Address,
@@ -32,7 +33,6 @@ import {
   type Link,
   type LinkChanges,
 } from './link.js';
-import { type Logger, silentLogger } from './logger.js';
 import { type Request, RequestChannel } from './request-channel.js';
 import {
   decodeRoute,

@@ -1,7 +1,7 @@
+import { type Logger, silentLogger } from '@wg-dynamic/log';
 import { Errno } from './errno.js';
 import { WireGuardError } from './errors.js';
 import { KernelBackend } from './kernel/kernel-backend.js';
-import { type Logger, silentLogger } from './logger.js';
 import { NetlinkConnection } from './netlink/connection.js';
 import {
   NETLINK_GENERIC,

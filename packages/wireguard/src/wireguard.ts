@@ -1,3 +1,4 @@
+import { type Logger, silentLogger } from '@wg-dynamic/log';
 import type { Backend } from './backend.js';
 import {
   missingPeers,
@@ -10,7 +11,6 @@ import type { Device } from './device.js';
 import type { ConfigureOptions, DeviceConfig } from './device-config.js';
 import { PeerNotFoundError, WireGuardError } from './errors.js';
 import { assertInterfaceName } from './interface-name.js';
-import { type Logger, silentLogger } from './logger.js';
 import type { UapiBackend } from './uapi/uapi-backend.js';
 
 /**

@@ -1,8 +1,8 @@
 import { unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Logger, silentLogger } from '@wg-dynamic/log';
 import { type Backend, backendFromEnvironment, requireSandbox } from '../environment.js';
 import { LabError } from '../errors.js';
-import { type Logger, silentLogger } from '../logger.js';
 import { LabProcess } from '../process/lab-process.js';
 import { runCommand } from '../process/run-command.js';
 import { assertInterfaceName } from './interface-name.js';

@@ -1,8 +1,8 @@
 import type { IpAddress, IpFamily, IpPrefix } from '@wg-dynamic/ip';
+import type { Logger } from '@wg-dynamic/log';
 import type { Backend } from '../environment.js';
 import { LabError } from '../errors.js';
 import type { LabPrivateKey } from '../keys.js';
-import type { Logger } from '../logger.js';
 import { formatCommand } from '../process/command-text.js';
 import { LabProcess, type StartOptions } from '../process/lab-process.js';
 import { type CommandResult, type RunOptions, runCommand } from '../process/run-command.js';

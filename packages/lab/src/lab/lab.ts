@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { type Logger, silentLogger } from '@wg-dynamic/log';
 import { waitForSocket } from '../device/wireguard-interface.js';
 import { backendFromEnvironment } from '../environment.js';
 import { LabError } from '../errors.js';
 import { generateKeyPair, type LabKeyPair } from '../keys.js';
-import { type Logger, silentLogger } from '../logger.js';
 import { LabProcess } from '../process/lab-process.js';
 import { runCommand } from '../process/run-command.js';
 import {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { type Logger, silentLogger } from '@wg-dynamic/log';
 import { LabError } from '../errors.js';
-import { type Logger, silentLogger } from '../logger.js';
 import { installHint } from '../prerequisites.js';
 import { formatCommand } from './command-text.js';
 import { LineBuffer } from './line-buffer.js';

@@ -1,9 +1,9 @@
+import { type Logger, silentLogger } from '@wg-dynamic/log';
 import type { Backend } from '../backend.js';
 import type { Device } from '../device.js';
 import type { DeviceConfig } from '../device-config.js';
 import { Errno } from '../errno.js';
 import { DeviceNotFoundError, WireGuardError } from '../errors.js';
-import { type Logger, silentLogger } from '../logger.js';
 import { AttributeEncoder } from '../netlink/attribute-encoder.js';
 import { NetlinkRequestError } from '../netlink/errors.js';
 import type { GenericNetlinkTransport } from '../netlink/generic-netlink.js';

@@ -1,4 +1,4 @@
-import { type Logger, silentLogger } from '../logger.js';
+import { type Logger, silentLogger } from '@wg-dynamic/log';
 import type { NetlinkDatagramSocket } from './datagram-socket.js';
 import { NetlinkDecodeError, NetlinkRequestError } from './errors.js';
 import {

@@ -1,10 +1,10 @@
+import { type Logger, silentLogger } from '@wg-dynamic/log';
 import type { Backend } from '../backend.js';
 import type { Device } from '../device.js';
 import type { DeviceConfig } from '../device-config.js';
 import { Errno, errnoName } from '../errno.js';
 import { WireGuardError } from '../errors.js';
 import type { Key } from '../key.js';
-import { type Logger, silentLogger } from '../logger.js';
 import { encodeUapiSet, UAPI_GET } from './encode-set.js';
 import { UapiDeviceParser } from './parse-device.js';
 import { describeUapiErrno, type UapiClient } from './uapi-client.js';

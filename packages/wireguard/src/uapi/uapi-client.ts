@@ -1,9 +1,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
+import { type Logger, silentLogger } from '@wg-dynamic/log';
 import { errnoDescription, errnoName } from '../errno.js';
 import { DeviceNotFoundError, PermissionDeniedError, WireGuardError } from '../errors.js';
-import { type Logger, silentLogger } from '../logger.js';
 import {
   DEFAULT_UAPI_LIMITS,
   UapiAnswerReader,
