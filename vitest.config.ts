@@ -61,6 +61,7 @@ export default defineConfig({
             'test/client.lab.test.ts',
             'test/relay.lab.test.ts',
             'test/pool.lab.test.ts',
+            'test/prefix.lab.test.ts',
             'test/wg-quick.lab.test.ts',
             'test/faults-crash.lab.test.ts',
             'test/faults-device.lab.test.ts',
