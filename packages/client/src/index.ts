@@ -1,3 +1,4 @@
+export type { Logger } from '@wg-dynamic/log';
 export {
   type ClientOptions,
   defaultPidFile,
@@ -111,7 +112,6 @@ export {
   exchange,
 } from './system/exchange.js';
 export { type LinkChange, LinkWatcher, type LinkWatcherOptions } from './system/link-watcher.js';
-export type { Logger } from './system/logger.js';
 export { PrefixEffects, type PrefixEffectsOptions } from './system/prefix-effects.js';
 export {
   DEFAULT_HOOK_OUTPUT_BYTES,

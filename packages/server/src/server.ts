@@ -1,6 +1,6 @@
 import type { IpPrefix } from '@wg-dynamic/ip';
+import type { Logger } from '@wg-dynamic/log';
 import { WG_DYNAMIC_ADDRESS, WG_DYNAMIC_PORT } from '@wg-dynamic/protocol';
-import type { Logger } from 'pino';
 import type { Delegation } from './allocator/prefix-pools.js';
 import type { Clock, Lease, LeaseRecord } from './leases/lease.js';
 import { LeaseTable } from './leases/lease-table.js';

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { FatalError } from '@wg-dynamic/cli';
 import type { IpAddress, IpPrefix } from '@wg-dynamic/ip';
+import { type Logger, silentLogger } from '@wg-dynamic/log';
 import { serializeRequest } from '@wg-dynamic/protocol';
 import {
   openRtnetlink,
@@ -40,7 +41,6 @@ import type { Families } from '../core/response-check.js';
 import { checkInterface, SERVER_HOST_PREFIX, StartupCheckError } from '../core/startup-checks.js';
 import { DEFAULT_EXCHANGE_LIMITS, ExchangeError, exchange } from './exchange.js';
 import { LinkWatcher } from './link-watcher.js';
-import { type Logger, silentLogger } from './logger.js';
 import { PrefixEffects } from './prefix-effects.js';
 import { type HookRunner, runShellHook } from './shell-hook.js';
 import { StateStore, stateFilePath } from './state-store.js';

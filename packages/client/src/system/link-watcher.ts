@@ -1,10 +1,10 @@
+import type { Logger } from '@wg-dynamic/log';
 import {
   type openRtnetlinkEvents,
   type Rtnetlink,
   RtnetlinkError,
   type RtnetlinkEvents,
 } from '@wg-dynamic/rtnetlink';
-import type { Logger } from './logger.js';
 
 export type LinkChange = 'up' | 'down' | 'removed';
 

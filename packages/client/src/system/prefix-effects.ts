@@ -1,4 +1,5 @@
 import type { IpPrefix } from '@wg-dynamic/ip';
+import type { Logger } from '@wg-dynamic/log';
 import { type Rtnetlink, RtnetlinkError } from '@wg-dynamic/rtnetlink';
 import {
   type DownstreamAddress,
@@ -14,7 +15,6 @@ import {
   type Prefixes,
   prefixEvents,
 } from '../core/prefix-delegation.js';
-import type { Logger } from './logger.js';
 import { DEFAULT_HOOK_TIMEOUT_MS, type HookRunner } from './shell-hook.js';
 import type { StateStore } from './state-store.js';
 

@@ -72,6 +72,8 @@
  *   vocabulary lives in a codec (`leaseRecordCodec`), so new record types
  *   (delegated prefixes, routes) are a new type byte, not a new format.
  */
+
+export type { Logger } from '@wg-dynamic/log';
 export { JournalError, type JournalErrorCode } from './errors.js';
 export { FILE_HEADER_SIZE, FORMAT_VERSION } from './file-header.js';
 export { segmentName, snapshotName } from './file-names.js';
@@ -106,6 +108,5 @@ export {
   type ReleaseReason,
   type ReleaseRecord,
 } from './lease-record.js';
-export type { Logger } from './logger.js';
 export type { PayloadProblem, RecordCodec } from './record-codec.js';
 export type { Damage, ReplayedRecords, ReplayReport, TornTail } from './replay.js';

@@ -1,4 +1,5 @@
 import { dirname, join } from 'node:path';
+import { type Logger, silentLogger } from '@wg-dynamic/log';
 import { errnoName, fileSystemError, JournalError } from './errors.js';
 import { encodeHeader, FILE_HEADER_SIZE } from './file-header.js';
 import { parseName, segmentName, snapshotName, temporaryName } from './file-names.js';
@@ -10,7 +11,6 @@ import {
 } from './file-system.js';
 import { encodeFrames, frameSize, MAX_PAYLOAD_SIZE, writeFrame } from './frame.js';
 import { type DirectoryLock, lockDirectory, processExists } from './lock.js';
-import { type Logger, silentLogger } from './logger.js';
 import type { RecordCodec } from './record-codec.js';
 import { type ReplayedRecords, type ReplayReport, readState } from './replay.js';
 

@@ -1,8 +1,8 @@
 import { join, resolve } from 'node:path';
+import type { Logger } from '@wg-dynamic/log';
 import { errnoName, fileSystemError, JournalError } from './errors.js';
 import { LOCK_NAME } from './file-names.js';
 import type { JournalFileSystem } from './file-system.js';
-import type { Logger } from './logger.js';
 
 /** True when a process with this pid exists (kill(pid, 0): EPERM means it does). */
 export function processExists(pid: number): boolean {

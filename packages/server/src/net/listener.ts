@@ -1,12 +1,12 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from '@wg-dynamic/log';
 import {
   type Request,
   RequestParser,
   type ResponseFields,
   serializeResponse,
 } from '@wg-dynamic/protocol';
-import type { Logger } from 'pino';
 import type { PeerId } from '../leases/lease.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '@wg-dynamic/log';
 
 /**
  * Warnings that a hostile peer can provoke at will (refused connections,

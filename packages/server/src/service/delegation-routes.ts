@@ -1,5 +1,5 @@
 import type { IpPrefix } from '@wg-dynamic/ip';
-import type { Logger } from 'pino';
+import type { Logger } from '@wg-dynamic/log';
 import type { RoutePort } from './ports.js';
 
 /** A route for a delegation pool could not be added. */

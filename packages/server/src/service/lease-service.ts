@@ -1,6 +1,6 @@
 import type { IpPrefix } from '@wg-dynamic/ip';
+import type { Logger } from '@wg-dynamic/log';
 import { Errno, type Request, type ResponseFields } from '@wg-dynamic/protocol';
-import type { Logger } from 'pino';
 import {
   type Clock,
   isPrefixSlot,
