@@ -202,6 +202,30 @@ export class LeaseTable {
     let unavailable = false;
     const now = this.clock.monotonicMs();
     const start = this.clock.wallSeconds();
+    /**
+     * The outcome for one slot: the lease held is released unless it is the
+     * one chosen; the choice, if any, is granted (fresh when it is new).
+     */
+    const settle = (slot: Slot, held: Lease | undefined, prefix: IpPrefix | undefined) => {
+      if (held && !(prefix && held.prefix.equals(prefix))) {
+        releases.push({ lease: held, reason: 'released' });
+      }
+      if (!prefix) {
+        unavailable = true;
+        return undefined;
+      }
+      const lease: Lease = {
+        peer: state.peer,
+        slot,
+        prefix,
+        start,
+        duration: this.leaseTime,
+        expiresAt: whole(now + this.leaseTime * 1000),
+      };
+      grants.push(lease);
+      if (!held?.prefix.equals(prefix)) fresh.push(lease);
+      return prefix;
+    };
 
     for (const family of FAMILIES) {
       const slot = addressSlot(family);
@@ -229,24 +253,8 @@ export class LeaseTable {
           reserved.push({ slot, prefix });
         }
       }
-      if (held && !(prefix && held.prefix.equals(prefix))) {
-        releases.push({ lease: held, reason: 'released' });
-      }
-      if (!prefix) {
-        unavailable = true;
-        continue;
-      }
-      const lease: Lease = {
-        peer: state.peer,
-        slot,
-        prefix,
-        start,
-        duration: this.leaseTime,
-        expiresAt: whole(now + this.leaseTime * 1000),
-      };
-      grants.push(lease);
-      if (!held?.prefix.equals(prefix)) fresh.push(lease);
-      ip[family] = prefix.address;
+      const granted = settle(slot, held, prefix);
+      if (granted) ip[family] = granted.address;
     }
 
     // The extension "prefix" is applied only when the client lists it and
@@ -265,24 +273,8 @@ export class LeaseTable {
           continue;
         }
         const prefix = this.choosePrefix(family, asked, held, allowNew, slot, reserved);
-        if (held && !(prefix && held.prefix.equals(prefix))) {
-          releases.push({ lease: held, reason: 'released' });
-        }
-        if (!prefix) {
-          unavailable = true;
-          continue;
-        }
-        const lease: Lease = {
-          peer: state.peer,
-          slot,
-          prefix,
-          start,
-          duration: this.leaseTime,
-          expiresAt: whole(now + this.leaseTime * 1000),
-        };
-        grants.push(lease);
-        if (!held?.prefix.equals(prefix)) fresh.push(lease);
-        delegated[family] = prefix;
+        const granted = settle(slot, held, prefix);
+        if (granted) delegated[family] = granted;
       }
     }
 
