@@ -31,16 +31,25 @@ export class IpAddress {
     throw new RangeError(`an IP address has 4 or 16 bytes, not ${bytes.length}`);
   }
 
+  /**
+   * The address of `family` whose integer is `value` (0 <= value < 2^32 or
+   * 2^128). A 32- or 64-bit word at a time, never a byte at a time in bigint
+   * arithmetic: the server's allocator converts on every allocation.
+   */
   static fromBigInt(family: IpFamily, value: bigint): IpAddress {
-    const length = addressLength[family];
-    if (value < 0n || value >> BigInt(length * 8) !== 0n) {
-      throw new RangeError(`${value} does not fit an IPv${family} address`);
-    }
-    const bytes = new Uint8Array(length);
-    let rest = value;
-    for (let i = length - 1; i >= 0; i--) {
-      bytes[i] = Number(rest & 0xffn);
-      rest >>= 8n;
+    const bytes = new Uint8Array(addressLength[family]);
+    const view = new DataView(bytes.buffer);
+    if (family === 4) {
+      if (value < 0n || value > 0xffff_ffffn) {
+        throw new RangeError(`${value} does not fit an IPv4 address`);
+      }
+      view.setUint32(0, Number(value));
+    } else {
+      if (value < 0n || value >> 128n !== 0n) {
+        throw new RangeError(`${value} does not fit an IPv6 address`);
+      }
+      view.setBigUint64(0, value >> 64n);
+      view.setBigUint64(8, BigInt.asUintN(64, value));
     }
     return new IpAddress(family, bytes);
   }
@@ -65,10 +74,16 @@ export class IpAddress {
     return bytes ? new IpAddress(family, bytes) : undefined;
   }
 
+  /** The address as an unsigned integer, 32 bits at a time (a number holds 53 bits exactly). */
   toBigInt(): bigint {
-    let value = 0n;
-    for (const byte of this.bytes) value = (value << 8n) | BigInt(byte);
-    return value;
+    const b = this.bytes;
+    const word = (i: number) =>
+      (((b[i] ?? 0) << 24) | ((b[i + 1] ?? 0) << 16) | ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0)) >>>
+      0;
+    if (this.family === 4) return BigInt(word(0));
+    const high = (BigInt(word(0)) << 32n) | BigInt(word(4));
+    const low = (BigInt(word(8)) << 32n) | BigInt(word(12));
+    return (high << 64n) | low;
   }
 
   equals(other: IpAddress): boolean {

@@ -95,8 +95,32 @@ describe('IpAddress text forms', () => {
   it('converts to and from integers', () => {
     const a = IpAddress.parse('10.0.0.255');
     expect(a?.toBigInt()).toBe(0x0a0000ffn);
+    expect(IpAddress.parse('255.255.255.255')?.toBigInt()).toBe(0xffff_ffffn);
     expect(IpAddress.fromBigInt(6, 1n).toString()).toBe('::1');
+    expect(IpAddress.fromBigInt(6, (1n << 128n) - 1n).toString()).toBe(
+      'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    );
     expect(() => IpAddress.fromBigInt(4, 1n << 32n)).toThrow(RangeError);
+    expect(() => IpAddress.fromBigInt(6, 1n << 128n)).toThrow(RangeError);
+    expect(() => IpAddress.fromBigInt(4, -1n)).toThrow(RangeError);
+  });
+
+  it('reads integers as the bytes in network order define them, both ways', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ minLength: 4, maxLength: 4 }),
+          fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        ),
+        (bytes) => {
+          let value = 0n;
+          for (const byte of bytes) value = (value << 8n) | BigInt(byte);
+          const address = IpAddress.fromBytes(bytes);
+          expect(address.toBigInt()).toBe(value);
+          expect(IpAddress.fromBigInt(address.family, value).equals(address)).toBe(true);
+        },
+      ),
+    );
   });
 
   it('classifies special addresses', () => {

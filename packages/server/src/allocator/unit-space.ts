@@ -1,5 +1,4 @@
-import { addressBits, type IpFamily, IpPrefix } from '@wg-dynamic/ip';
-import { addressFromBigInt, addressToBigInt } from './address-integer.js';
+import { addressBits, IpAddress, type IpFamily, IpPrefix } from '@wg-dynamic/ip';
 
 /** A run of allocatable units, [first, first + count), and where it starts on the position line. */
 interface Segment {
@@ -76,7 +75,7 @@ export class UnitSpace {
   /** The position of a unit-length prefix, or undefined when it is not allocatable here. */
   positionOf(prefix: IpPrefix): bigint | undefined {
     if (prefix.family !== this.family || prefix.length !== this.unitLength) return undefined;
-    const value = addressToBigInt(prefix.address);
+    const value = prefix.address.toBigInt();
     if ((value & this.unitMask) !== 0n) return undefined; // host bits set: not a unit
     const unit = value >> this.shift;
     const segment = this.segmentHolding(unit);
@@ -97,7 +96,7 @@ export class UnitSpace {
     }
     const segment = this.segments[low] as Segment;
     const unit = segment.first + (position - segment.position);
-    return new IpPrefix(addressFromBigInt(this.family, unit << this.shift), this.unitLength);
+    return new IpPrefix(IpAddress.fromBigInt(this.family, unit << this.shift), this.unitLength);
   }
 
   /** Allocatable units inside `prefix` and, within those, the positions they occupy: [from, to). */
@@ -130,7 +129,7 @@ export class UnitSpace {
   /** The units a prefix touches: for a prefix shorter than a unit, the units inside it; else its one unit. */
   private unitRange(prefix: IpPrefix): [bigint, bigint] {
     const hostMask = (1n << BigInt(addressBits[prefix.family] - prefix.length)) - 1n;
-    const first = addressToBigInt(prefix.address) & ~hostMask;
+    const first = prefix.address.toBigInt() & ~hostMask;
     return [first >> this.shift, (first | hostMask) >> this.shift];
   }
 }

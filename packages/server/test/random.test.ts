@@ -1,37 +1,6 @@
-import { IpAddress } from '@wg-dynamic/ip';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addressFromBigInt, addressToBigInt } from '../src/allocator/address-integer.js';
 import { randomSource, seededRandom } from '../src/random.js';
-
-describe('address integers', () => {
-  it('agree with IpAddress.toBigInt and fromBigInt, both ways, in both families', () => {
-    fc.assert(
-      fc.property(
-        fc.oneof(
-          fc.uint8Array({ minLength: 4, maxLength: 4 }),
-          fc.uint8Array({ minLength: 16, maxLength: 16 }),
-        ),
-        (bytes) => {
-          const address = IpAddress.fromBytes(bytes);
-          const value = addressToBigInt(address);
-          expect(value).toBe(address.toBigInt());
-          expect(addressFromBigInt(address.family, value).equals(address)).toBe(true);
-        },
-      ),
-    );
-    expect(addressToBigInt(IpAddress.parse('255.255.255.255') as IpAddress)).toBe(0xffff_ffffn);
-    expect(addressFromBigInt(6, (1n << 128n) - 1n).toString()).toBe(
-      'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
-    );
-  });
-
-  it('refuse integers that do not fit the family', () => {
-    expect(() => addressFromBigInt(4, 1n << 32n)).toThrow(RangeError);
-    expect(() => addressFromBigInt(6, 1n << 128n)).toThrow(RangeError);
-    expect(() => addressFromBigInt(4, -1n)).toThrow(RangeError);
-  });
-});
 
 describe('randomSource', () => {
   /** The draw as the rejection sampler defines it, in bigint arithmetic throughout. */
