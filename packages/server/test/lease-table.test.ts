@@ -27,9 +27,9 @@ class FakeClock implements Clock {
   }
 }
 
-const A: PeerId = 'A'.repeat(43) + '=';
-const B: PeerId = 'B'.repeat(43) + '=';
-const C: PeerId = 'C/'.repeat(21) + 'C=';
+const A: PeerId = `${'A'.repeat(43)}=`;
+const B: PeerId = `${'B'.repeat(43)}=`;
+const C: PeerId = `${'C/'.repeat(21)}C=`;
 
 function request(v4: AddressRequest, v6: AddressRequest, extensions: string[] = []): Request {
   return { ip: { 4: v4, 6: v6 }, prefix: { 4: RELEASE_PREFIX, 6: RELEASE_PREFIX }, extensions };
@@ -230,7 +230,7 @@ describe('LeaseTable', () => {
 
     it('refuses a peer that is not on the interface', () => {
       expect(() =>
-        table.prepareRequest('Z'.repeat(43) + '=', request(NEW_ADDRESS, RELEASE)),
+        table.prepareRequest(`${'Z'.repeat(43)}=`, request(NEW_ADDRESS, RELEASE)),
       ).toThrow(/not on the interface/);
     });
   });

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Listener, type ListenerOptions, type Refusal } from '../src/net/listener.js';
 import { silent } from './support/fakes.js';
 
-const PEER = 'P'.repeat(43) + '=';
+const PEER = `${'P'.repeat(43)}=`;
 const listeners: Listener[] = [];
 
 afterEach(async () => {
