@@ -12,9 +12,9 @@ import {
   script,
   startClient,
   startResponder,
-  temporaryDirectory,
   waitForLogs,
-} from '../packages/client/test/support/lab-client.js';
+} from './support/client.js';
+import { stateDirectory } from './support/daemons.js';
 
 const LEASE = 'leasestart={{NOW}}\nleasetime=8\n';
 const GOOD = `ip=10.77.1.5/32\nip=fd77:0:0:1::5/128\n${LEASE}errno=0\n\n`;
@@ -41,10 +41,10 @@ describe('wg-dynamic-client facing a hostile server', { timeout: LAB_TEST_TIMEOU
   let lab: Lab;
   let client: LabNode;
   let responder: LabProcess;
-  let state: Awaited<ReturnType<typeof temporaryDirectory>>;
+  let state: Awaited<ReturnType<typeof stateDirectory>>;
 
   beforeAll(async () => {
-    state = await temporaryDirectory();
+    state = await stateDirectory();
     lab = await Lab.create({
       nodes: { server: { linkLocal: 'fe80::/64' }, client: {} },
       links: [['server', 'client']],

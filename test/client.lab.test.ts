@@ -6,19 +6,16 @@ import { IpPrefix } from '@wg-dynamic/ip';
 import { Lab, type LabNode, type LabProcess } from '@wg-dynamic/lab';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  CLIENT_BIN,
-  eventually,
   type InterfaceView,
   interfaceView,
   KERNEL_LAB,
   LAB_TEST_TIMEOUT_MS,
   LAB_WAIT_MS,
   logs,
-  SERVER_BIN,
   startClient,
-  temporaryDirectory,
   waitForLogs,
-} from '../packages/client/test/support/lab-client.js';
+} from './support/client.js';
+import { CLIENT_BIN, eventually, SERVER_BIN, stateDirectory } from './support/daemons.js';
 
 const V4_POOL = IpPrefix.from('10.77.1.0/24');
 const V6_POOL = IpPrefix.from('fd77:0:0:1::/64');
@@ -53,8 +50,8 @@ describe('wg-dynamic-client against wg-dynamic-server', { timeout: LAB_TEST_TIME
   let lab: Lab;
   let client: LabNode;
   let server: LabProcess | undefined;
-  let serverState: Awaited<ReturnType<typeof temporaryDirectory>>;
-  let clientState: Awaited<ReturnType<typeof temporaryDirectory>>;
+  let serverState: Awaited<ReturnType<typeof stateDirectory>>;
+  let clientState: Awaited<ReturnType<typeof stateDirectory>>;
 
   const startServer = async () => {
     const node = lab.node('server');
@@ -78,8 +75,8 @@ describe('wg-dynamic-client against wg-dynamic-server', { timeout: LAB_TEST_TIME
     startClient(client, ['--state-dir', clientState.path, ...args]);
 
   beforeAll(async () => {
-    serverState = await temporaryDirectory();
-    clientState = await temporaryDirectory();
+    serverState = await stateDirectory();
+    clientState = await stateDirectory();
     lab = await Lab.create({
       nodes: {
         server: {

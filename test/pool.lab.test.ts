@@ -9,7 +9,7 @@
 import { IpPrefix } from '@wg-dynamic/ip';
 import { classicTopology, Lab, type LabProcess } from '@wg-dynamic/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logs, startClient, waitForLogs } from '../packages/client/test/support/lab-client.js';
+import { logs, startClient, waitForLogs } from './support/client.js';
 import {
   allowedIps,
   eventually,

@@ -9,13 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { IpAddress, IpPrefix } from '@wg-dynamic/ip';
 import { classicTopology, Lab, type LabProcess } from '@wg-dynamic/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  eventually,
-  KERNEL_LAB,
-  startClient,
-  waitForLogs,
-} from '../packages/client/test/support/lab-client.js';
-import { allowedIps, patient, startServer, stateDirectory } from './support/daemons.js';
+import { KERNEL_LAB, startClient, waitForLogs } from './support/client.js';
+import { allowedIps, eventually, patient, startServer, stateDirectory } from './support/daemons.js';
 import { addressesOn, bare, ping } from './support/witness.js';
 
 const POOLS = [IpPrefix.from('192.168.4.0/28'), IpPrefix.from('2001:db8:4::/64')];

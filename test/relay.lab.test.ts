@@ -9,14 +9,10 @@
 import { IpPrefix } from '@wg-dynamic/ip';
 import { classicTopology, Lab, type LabNode, type LabProcess } from '@wg-dynamic/lab';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  eventually,
-  logRecord,
-  startClient,
-  waitForLogs,
-} from '../packages/client/test/support/lab-client.js';
+import { logRecord, startClient, waitForLogs } from './support/client.js';
 import {
   allowedIps,
+  eventually,
   exchange,
   fields,
   patient,

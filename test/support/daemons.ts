@@ -106,7 +106,7 @@ export async function allowedIps(node: LabNode): Promise<Map<string, string[]>> 
 /** Polls `check` until it holds; a timeout is a failure with `what` in the message. */
 export async function eventually(
   what: string,
-  check: () => Promise<boolean>,
+  check: () => Promise<boolean> | boolean,
   timeoutMs = patient(30_000),
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;

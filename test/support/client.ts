@@ -1,15 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// The client's side of the end-to-end tests: starting wg-dynamic-client in a
+// lab node, reading its logs, the interface as ip(8) shows it, and a scripted
+// server that answers whatever a test wants.
 import { fileURLToPath } from 'node:url';
 import { backendFromEnvironment, type LabNode, type LabProcess } from '@wg-dynamic/lab';
+import { CLIENT_BIN } from './daemons.js';
 
-const root = fileURLToPath(new URL('../../../..', import.meta.url));
-
-/** The built programs the end-to-end tests run inside lab nodes (npm test builds first). */
-export const CLIENT_BIN = join(root, 'packages/client/dist/bin/wg-dynamic-client.js');
-export const SERVER_BIN = join(root, 'packages/server/dist/bin/wg-dynamic-server.js');
-export const RESPONDER = join(root, 'packages/client/test/support/scripted-responder.mjs');
+/** A wg-dynamic server that answers as the test scripts it (see the file). */
+export const RESPONDER = fileURLToPath(new URL('./scripted-responder.mjs', import.meta.url));
 
 /**
  * How long a lab test waits for something before it fails: an upper bound,
@@ -28,12 +25,6 @@ export const LAB_TEST_TIMEOUT_MS = 600_000;
  * seconds (project lab-kernel in vitest.config.ts).
  */
 export const KERNEL_LAB = backendFromEnvironment() === 'kernel';
-
-/** A directory of the test's own; `remove()` deletes it. */
-export async function temporaryDirectory(): Promise<{ path: string; remove: () => Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), 'wg-dynamic-client-test-'));
-  return { path, remove: () => rm(path, { recursive: true, force: true }) };
-}
 
 /** Starts wg-dynamic-client in a node (JSON logs on standard error). */
 export function startClient(node: LabNode, args: readonly string[]): Promise<LabProcess> {
@@ -91,20 +82,6 @@ export async function waitForLogs(
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-/** Polls `check` until it holds; a timeout fails with `what`. */
-export async function eventually(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = LAB_WAIT_MS,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`gave up waiting: ${what}`);
 }
 
 /**
