@@ -55,6 +55,9 @@ describe('the guest’s scripts', () => {
     for (const step of [
       'mount -t devtmpfs',
       'ln -sfn /proc/self/fd /dev/fd',
+      // The host's /tmp is kept before a fresh one hides it.
+      'mount --bind /tmp /run/kernel-lab/host-tmp',
+      'mount -t tmpfs -o mode=1777,nosuid,nodev tmp /tmp',
       'mount -t 9p',
       '/sbin/modprobe wireguard',
       '/sbin/ip link set lo up',
@@ -104,6 +107,16 @@ describe('the guest’s scripts', () => {
     );
     expect(ran.status).toBe(125);
     expect(ran.stderr).toContain('/nonexistent/dir');
+  });
+
+  it('binds a working directory under /tmp back from the host\'s /tmp, only where it is missing', () => {
+    const script = commandScript({ cwd: "/tmp/ci 'x'", env: {}, argv: ['true'] });
+    shellAccepts(script);
+    expect(script).toContain(
+      `if [ ! -d '/tmp/ci '\\''x'\\''' ] && [ -d '/run/kernel-lab/host-tmp/ci '\\''x'\\''' ]; then mkdir -p '/tmp/ci '\\''x'\\''' && mount --bind '/run/kernel-lab/host-tmp/ci '\\''x'\\''' '/tmp/ci '\\''x'\\'''; fi\ncd '/tmp/ci '\\''x'\\'''`,
+    );
+    expect(commandScript({ cwd: '/tmpfoo', env: {}, argv: ['true'] })).not.toContain('mount');
+    expect(commandScript({ cwd: '/work/main', env: {}, argv: ['true'] })).not.toContain('mount');
   });
 
   it('quotes anything for the shell', () => {
