@@ -109,7 +109,7 @@ describe('the guest’s scripts', () => {
     expect(ran.stderr).toContain('/nonexistent/dir');
   });
 
-  it('binds a working directory under /tmp back from the host\'s /tmp, only where it is missing', () => {
+  it("binds a working directory under /tmp back from the host's /tmp, only where it is missing", () => {
     const script = commandScript({ cwd: "/tmp/ci 'x'", env: {}, argv: ['true'] });
     shellAccepts(script);
     expect(script).toContain(
