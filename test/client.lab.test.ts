@@ -145,75 +145,69 @@ describe('wg-dynamic-client against wg-dynamic-server', { timeout: LAB_TEST_TIME
     await client.ip('-6', 'route', 'add', 'fe80::/128', 'dev', 'wg0');
   });
 
-  it.skipIf(KERNEL_LAB)(
-    'asks a restarted client for the same addresses, and still knows its own after SIGKILL',
-    async () => {
-      const before = await interfaceView(client);
-      const first = await start();
-      await waitForLogs(first, 'lease applied');
-      const held = leased(await interfaceView(client));
-      first.kill('SIGTERM');
-      await first.exited;
+  it('asks a restarted client for the same addresses, and still knows its own after SIGKILL', async () => {
+    const before = await interfaceView(client);
+    const first = await start();
+    await waitForLogs(first, 'lease applied');
+    const held = leased(await interfaceView(client));
+    first.kill('SIGTERM');
+    await first.exited;
 
-      const state = JSON.parse(await readFile(`${clientState.path}/wg0/client.json`, 'utf8')) as {
-        ask: Record<string, string>;
-      };
-      expect(state.ask).toEqual({
-        ipv4: held.v4[0]?.split('/')[0],
-        ipv6: held.v6[0]?.split('/')[0],
-      });
+    const state = JSON.parse(await readFile(`${clientState.path}/wg0/client.json`, 'utf8')) as {
+      ask: Record<string, string>;
+    };
+    expect(state.ask).toEqual({
+      ipv4: held.v4[0]?.split('/')[0],
+      ipv6: held.v6[0]?.split('/')[0],
+    });
 
-      const second = await start();
-      const [asked] = await waitForLogs(second, /^(requesting a lease|renewing the lease)$/);
-      expect(asked).toMatchObject({
-        ipv4: held.v4[0]?.split('/')[0],
-        ipv6: held.v6[0]?.split('/')[0],
-      });
-      await waitForLogs(second, /^lease (granted|renewed)$/);
-      expect(leased(await interfaceView(client))).toEqual(held);
-      second.kill('SIGKILL');
-      await second.exited;
+    const second = await start();
+    const [asked] = await waitForLogs(second, /^(requesting a lease|renewing the lease)$/);
+    expect(asked).toMatchObject({
+      ipv4: held.v4[0]?.split('/')[0],
+      ipv6: held.v6[0]?.split('/')[0],
+    });
+    await waitForLogs(second, /^lease (granted|renewed)$/);
+    expect(leased(await interfaceView(client))).toEqual(held);
+    second.kill('SIGKILL');
+    await second.exited;
 
-      // Killed: its addresses stay. The next run recognises them as its own.
-      expect(leased(await interfaceView(client))).toEqual(held);
-      const third = await start();
-      await waitForLogs(third, /^lease (granted|renewed)$/);
-      expect(leased(await interfaceView(client))).toEqual(held);
-      third.kill('SIGTERM');
-      expect((await third.exited).code).toBe(0);
-      expect(await interfaceView(client)).toEqual(before);
-    },
-  );
+    // Killed: its addresses stay. The next run recognises them as its own.
+    expect(leased(await interfaceView(client))).toEqual(held);
+    const third = await start();
+    await waitForLogs(third, /^lease (granted|renewed)$/);
+    expect(leased(await interfaceView(client))).toEqual(held);
+    third.kill('SIGTERM');
+    expect((await third.exited).code).toBe(0);
+    expect(await interfaceView(client)).toEqual(before);
+  });
 
-  it.skipIf(KERNEL_LAB)(
-    'backs off while the server is down, drops the lease when it runs out, and recovers when the server returns',
-    async () => {
-      const child = await start();
-      await waitForLogs(child, 'lease applied');
-      expect(pushedRoutes(await interfaceView(client))).toHaveLength(2);
+  it('backs off while the server is down, drops the lease when it runs out, and recovers when the server returns', async () => {
+    const child = await start();
+    await waitForLogs(child, 'lease applied');
+    expect(pushedRoutes(await interfaceView(client))).toHaveLength(2);
 
-      server?.kill('SIGTERM');
-      await server?.exited;
-      const failures = await waitForLogs(child, 'backing off', 2);
-      expect(failures.map((record) => record.failures)).toEqual([1, 2]);
-      for (const record of failures) expect(record.delayMs).toBeLessThanOrEqual(60_000);
+    server?.kill('SIGTERM');
+    await server?.exited;
+    const failures = await waitForLogs(child, 'backing off', 2);
+    expect(failures.map((record) => record.failures)).toEqual([1, 2]);
+    for (const record of failures) expect(record.delayMs).toBeLessThanOrEqual(60_000);
 
-      await waitForLogs(child, /^the lease ran out/);
-      await waitForLogs(child, 'lease removed from the interface');
-      const expired = await interfaceView(client);
-      expect(leased(expired)).toEqual({ v4: [], v6: [] });
-      expect(pushedRoutes(expired)).toEqual([]);
+    await waitForLogs(child, /^the lease ran out/);
+    await waitForLogs(child, 'lease removed from the interface');
+    const expired = await interfaceView(client);
+    expect(leased(expired)).toEqual({ v4: [], v6: [] });
+    expect(pushedRoutes(expired)).toEqual([]);
 
-      const appliedBefore = logs(child, 'lease applied').length;
-      await startServer();
-      await waitForLogs(child, 'lease applied', appliedBefore + 1);
-      const back = await interfaceView(client);
-      expect(leased(back).v4).toHaveLength(1);
-      expect(pushedRoutes(back).sort()).toEqual(['10.77.0.0/16', 'fd77::/48']);
-      child.kill('SIGTERM');
-      expect((await child.exited).code).toBe(0);
-    },
-  );
+    const appliedBefore = logs(child, 'lease applied').length;
+    await startServer();
+    await waitForLogs(child, 'lease applied', appliedBefore + 1);
+    const back = await interfaceView(client);
+    expect(leased(back).v4).toHaveLength(1);
+    expect(pushedRoutes(back).sort()).toEqual(['10.77.0.0/16', 'fd77::/48']);
+    child.kill('SIGTERM');
+    expect((await child.exited).code).toBe(0);
+  });
 
   it('pauses while the link is down and asks again when it comes back up', async () => {
     const child = await start();
