@@ -1,6 +1,24 @@
+import { createRequire } from 'node:module';
 import { inspect } from 'node:util';
-import { x25519 } from '@noble/curves/ed25519.js';
 import { InvalidKeyError } from './errors.js';
+
+type X25519 = typeof import('@noble/curves/ed25519.js')['x25519'];
+let curve: X25519 | undefined;
+
+/**
+ * @noble/curves, loaded on first use: loading it takes about 20 ms of a
+ * fresh process's processor time, and most programs that read keys never
+ * derive one (wg-dynamic-client's start; bench/client.ts). Node 20.19 and
+ * later load an ES module through require().
+ */
+function x25519(): X25519 {
+  curve ??= (
+    createRequire(import.meta.url)(
+      '@noble/curves/ed25519.js',
+    ) as typeof import('@noble/curves/ed25519.js')
+  ).x25519;
+  return curve;
+}
 
 /** WG_KEY_LEN, <linux/wireguard.h>: every WireGuard key is 32 bytes. */
 export const WG_KEY_LEN = 32;
@@ -161,7 +179,7 @@ export class SecretKey {
 
   /** The public key of this private key (X25519 with the base point, as `wg pubkey`). */
   publicKey(): Key {
-    return Key.fromBytes(x25519.getPublicKey(this.#bytes));
+    return Key.fromBytes(x25519().getPublicKey(this.#bytes));
   }
 
   /** A copy of the 32 secret bytes. */
