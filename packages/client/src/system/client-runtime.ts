@@ -41,6 +41,7 @@ import type { Families } from '../core/response-check.js';
 import { checkInterface, SERVER_HOST_PREFIX, StartupCheckError } from '../core/startup-checks.js';
 import { DEFAULT_EXCHANGE_LIMITS, ExchangeError, exchange } from './exchange.js';
 import { LinkWatcher } from './link-watcher.js';
+import { type LongTimer, setLongTimeout } from './long-timer.js';
 import { PrefixEffects } from './prefix-effects.js';
 import { type HookRunner, runShellHook } from './shell-hook.js';
 import { StateStore, stateFilePath } from './state-store.js';
@@ -108,7 +109,7 @@ export class ClientRuntime {
   readonly #prefixEffects: PrefixEffects;
   readonly #limits: typeof DEFAULT_EXCHANGE_LIMITS;
   readonly #queue: ClientEvent[] = [];
-  readonly #timers = new Map<TimerName, NodeJS.Timeout>();
+  readonly #timers = new Map<TimerName, LongTimer>();
   readonly #exchanges = new Map<number, AbortController>();
   /** Sockets of exchanges not closed yet; exiting waits for them (see `exchange`). */
   readonly #closing = new Set<Promise<void>>();
@@ -368,11 +369,12 @@ export class ClientRuntime {
         this.#exchanges.delete(action.exchange);
         return;
       case 'arm': {
-        clearTimeout(this.#timers.get(action.timer));
+        this.#timers.get(action.timer)?.clear();
         const { timer, token } = action;
+        // A lease may last 2^32 - 1 seconds, beyond what setTimeout honours.
         this.#timers.set(
           timer,
-          setTimeout(() => {
+          setLongTimeout(() => {
             this.#timers.delete(timer);
             this.#post({ type: 'timer', timer, token });
           }, action.delayMs),
@@ -380,7 +382,7 @@ export class ClientRuntime {
         return;
       }
       case 'cancel':
-        clearTimeout(this.#timers.get(action.timer));
+        this.#timers.get(action.timer)?.clear();
         this.#timers.delete(action.timer);
         return;
       case 'apply':
@@ -583,7 +585,7 @@ export class ClientRuntime {
   async #exit(code: number, reason: string, interfaceGone: boolean): Promise<void> {
     if (this.#finished) return;
     this.#finished = true;
-    for (const timer of this.#timers.values()) clearTimeout(timer);
+    for (const timer of this.#timers.values()) timer.clear();
     this.#timers.clear();
     for (const controller of this.#exchanges.values()) controller.abort();
     this.#watcher?.close();
