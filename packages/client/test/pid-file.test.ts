@@ -67,3 +67,44 @@ describe('claimPidFile', () => {
     expect(await readFile(path, 'utf8')).toBe('4242\n');
   });
 });
+
+describe('claimPidFile, clients starting at once', () => {
+  it('lets exactly one of several clients claim the same file', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'wg-dynamic-pid-'));
+    const path = join(directory, 'client.lock');
+    // Each child names itself wg-dynamic-client, loads the module, then
+    // waits for the same moment to claim, holding what it got for a while.
+    const at = Date.now() + 1500;
+    const script = `
+      const { claimPidFile } = await import('@wg-dynamic/client');
+      await new Promise((resolve) => setTimeout(resolve, ${at} - Date.now()));
+      try {
+        await claimPidFile(${JSON.stringify(path)});
+        process.stdout.write('claimed');
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+      } catch (error) {
+        process.stdout.write(error.message);
+      }`;
+    const runs = Array.from({ length: 4 }, () => {
+      const child = spawn(
+        process.execPath,
+        ['--input-type=module', '-e', script, 'wg-dynamic-client'],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+      });
+      return new Promise<string>((resolve) => child.once('close', () => resolve(out)));
+    });
+    try {
+      const outputs = await Promise.all(runs);
+      expect(outputs.filter((out) => out === 'claimed')).toHaveLength(1);
+      for (const out of outputs.filter((o) => o !== 'claimed')) {
+        expect(out).toMatch(/^another wg-dynamic-client \(pid \d+\) already runs/);
+      }
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FatalError } from '@wg-dynamic/cli';
 
@@ -15,22 +15,38 @@ export async function claimPidFile(
     `another wg-dynamic-client (pid ${pid}) already runs with the pid file ${path}: ` +
     `stop it first (\`kill ${pid}\`), or give this one another --pid-file`,
 ): Promise<() => Promise<void>> {
-  const other = await runningClient(path);
-  if (other !== undefined && other !== process.pid) throw new FatalError(conflict(other));
+  const temporary = `${path}.tmp-${process.pid}`;
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o755 });
-    const temporary = `${path}.tmp-${process.pid}`;
     const file = await open(temporary, 'w', 0o644);
     try {
       await file.writeFile(`${process.pid}\n`);
     } finally {
       await file.close();
     }
-    await rename(temporary, path);
+    // link() creates the name only if nothing holds it: of two clients
+    // starting at once, one gets it. A file left by a process that is gone
+    // is removed (only while it still names that process) and tried again.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await link(temporary, path);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 3) throw error;
+      }
+      const holder = await readPid(path);
+      if (holder === process.pid) break;
+      const other = await runningClient(holder);
+      if (other !== undefined) throw new FatalError(conflict(other));
+      if ((await readPid(path)) === holder) await rm(path, { force: true });
+    }
   } catch (error) {
+    if (error instanceof FatalError) throw error;
     throw new FatalError(`cannot write the pid file ${path}: ${(error as Error).message}`, {
       cause: error,
     });
+  } finally {
+    await rm(temporary, { force: true });
   }
   return async () => {
     if ((await readPid(path)) === process.pid) await rm(path, { force: true });
@@ -43,9 +59,8 @@ async function readPid(path: string): Promise<number | undefined> {
   return match ? Number(match[1]) : undefined;
 }
 
-/** The pid in the file, if that process is alive and is a wg-dynamic-client. */
-async function runningClient(path: string): Promise<number | undefined> {
-  const pid = await readPid(path);
+/** `pid` (read from the pid file), if that process is alive and is a wg-dynamic-client. */
+async function runningClient(pid: number | undefined): Promise<number | undefined> {
   if (pid === undefined) return undefined;
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
   return cmdline.includes('wg-dynamic-client') ? pid : undefined;
