@@ -19,7 +19,7 @@ import type { UapiBackend } from './uapi/uapi-backend.js';
  * backend is chosen per device as wg(8) chooses it.
  */
 export interface WireGuard {
-  /** The names of all WireGuard interfaces: kernel ones in this network namespace and UAPI sockets. Sorted. */
+  /** The names of all WireGuard interfaces: kernel ones in this network namespace and live UAPI sockets. Sorted. */
   devices(): Promise<string[]>;
   /** Reads a device whole. */
   device(name: string): Promise<Device>;
@@ -101,7 +101,10 @@ export class WireGuardClient implements WireGuard {
     this.#parts.close();
   }
 
-  /** wg(8)'s rule: a UAPI socket for the name wins; otherwise the kernel. */
+  /**
+   * wg(8)'s rule: a UAPI socket for the name that takes connections wins;
+   * otherwise (none, or a stale one, which is deleted) the kernel.
+   */
   async #backend(name: string): Promise<Backend> {
     return (await this.#parts.userspace.has(name)) ? this.#parts.userspace : this.#parts.kernel;
   }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IpAddress, IpPrefix } from '@wg-dynamic/ip';
@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeKernel } from './support/fake-kernel.js';
 import { presharedKeyOf, privateKeyOf, publicKeyOf } from './support/keys.js';
-import { makeStaleSocket, UapiTestServer } from './support/uapi-server.js';
+import { makeClosedSocket, makeStaleSocket, UapiTestServer } from './support/uapi-server.js';
 
 const prefix = (text: string) => IpPrefix.from(text);
 const address = (text: string) => IpAddress.parse(text) as IpAddress;
@@ -327,12 +327,44 @@ describe('userspace backend: broken or hostile answers', () => {
 });
 
 describe('userspace backend: sockets', () => {
-  it('a stale socket (wireguard-go killed) is a missing device, with what to do', async () => {
-    await makeStaleSocket(join(directory, 'wg0.sock'));
+  it('a stale socket (wireguard-go killed) is deleted and the kernel answers, as wg(8) does', async () => {
+    const path = join(directory, 'wg0.sock');
+    await makeStaleSocket(path);
     const error = await wireguard.device('wg0').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeviceNotFoundError);
-    expect(error).toMatchObject({ errno: 'ECONNREFUSED' });
-    expect((error as Error).message).toMatch(/stale socket/);
+    expect(error).toMatchObject({ errno: 'ENODEV' });
+    await expect(access(path)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('a stale socket does not hide a kernel device of the same name', async () => {
+    await makeStaleSocket(join(directory, 'wg0.sock'));
+    kernel.addDevice('wg0').listenPort = 51820;
+    expect(await wireguard.device('wg0')).toMatchObject({ backend: 'kernel', listenPort: 51820 });
+  });
+
+  it('configure() on a closed socket goes to the kernel device', async () => {
+    await makeClosedSocket(join(directory, 'wg0.sock'));
+    const device = kernel.addDevice('wg0');
+    await wireguard.configure('wg0', { listenPort: 4242 });
+    expect(device.listenPort).toBe(4242);
+    expect(await readdir(directory)).toEqual([]);
+  });
+
+  it('devices() leaves out and deletes stale sockets, keeps live ones', async () => {
+    kernel.addDevice('wg-kernel');
+    await serve(() => 'errno=0\n\n', 'wg-user');
+    await makeClosedSocket(join(directory, 'wg-gone.sock'));
+    await makeClosedSocket(join(directory, 'wg-kernel.sock'));
+    expect(await wireguard.devices()).toEqual(['wg-kernel', 'wg-user']);
+    expect(await readdir(directory)).toEqual(['wg-user.sock']);
+  });
+
+  it('a live socket is only connected to, never deleted, and records no request for the check', async () => {
+    const uapi = await serve(() => 'listen_port=9\nerrno=0\n\n');
+    expect(await wireguard.devices()).toEqual(['wg0']);
+    expect(await wireguard.device('wg0')).toMatchObject({ backend: 'userspace', listenPort: 9 });
+    expect(uapi.requests).toEqual(['get=1\n\n']);
+    expect(await readdir(directory)).toEqual(['wg0.sock']);
   });
 
   it('without a socket the kernel answers, here with no such device', async () => {

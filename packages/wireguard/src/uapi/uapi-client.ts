@@ -1,4 +1,5 @@
-import { readdir, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { readdir, stat, unlink } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { type Logger, silentLogger } from '@wg-dynamic/log';
@@ -44,17 +45,32 @@ export class UapiClient {
     return join(this.directory, `${name}${SOCKET_SUFFIX}`);
   }
 
-  /** True when `<directory>/<name>.sock` exists and is a socket (wg(8)'s test for a userspace interface). */
+  /**
+   * True when `<directory>/<name>.sock` is a socket that takes a connection:
+   * wg(8)'s test for a userspace interface (userspace_has_wireguard_interface,
+   * wireguard-tools src/ipc-uapi-unix.h). A socket that refuses connections
+   * (ECONNREFUSED: its wireguard-go was killed without cleaning up) is stale:
+   * it is deleted, as wg(8) deletes it, and the answer is false, so the
+   * kernel serves the name. Any other failure to connect (EACCES for a user
+   * other than root, EAGAIN for a full backlog) means a live socket, whose
+   * error the request itself then reports.
+   */
   async has(name: string): Promise<boolean> {
+    const path = this.socketPath(name);
+    let found: Stats;
     try {
-      return (await stat(this.socketPath(name))).isSocket();
+      found = await stat(path);
     } catch (error) {
       if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') return false;
-      throw unavailable(`cannot look for ${this.socketPath(name)}`, error);
+      throw unavailable(`cannot look for ${path}`, error);
     }
+    if (!found.isSocket()) return false;
+    if ((await connectProbe(path)) !== 'ECONNREFUSED') return true;
+    await this.#removeStale(name, path, found);
+    return false;
   }
 
-  /** The names of the interfaces with a socket in the directory (a stale socket included). */
+  /** The names of the interfaces with a live socket in the directory (stale ones are deleted, as wg(8) does). */
   async names(): Promise<string[]> {
     let entries: string[];
     try {
@@ -70,6 +86,30 @@ export class UapiClient {
       if (await this.has(name)) names.push(name);
     }
     return names;
+  }
+
+  /**
+   * Deletes a socket that refused a connection, unless another one took its
+   * place meanwhile (a wireguard-go started again replaces the file): wg(8)
+   * unlinks without that check. A failure to delete is logged, not thrown:
+   * the socket is stale either way.
+   */
+  async #removeStale(name: string, path: string, refused: Stats): Promise<void> {
+    try {
+      const now = await stat(path);
+      if (now.ino !== refused.ino || now.dev !== refused.dev) return;
+      await unlink(path);
+      this.#logger.info(
+        { device: name, path },
+        'deleted a stale UAPI socket (it refused connections: its wireguard-go is gone)',
+      );
+    } catch (error) {
+      if (codeOf(error) === 'ENOENT') return;
+      this.#logger.warn(
+        { device: name, path, errno: codeOf(error) },
+        'cannot delete a stale UAPI socket; the kernel serves the name all the same',
+      );
+    }
   }
 
   /**
@@ -135,6 +175,25 @@ export class UapiClient {
   }
 }
 
+/**
+ * Connects to `path` and hangs up at once without sending anything (as wg(8)
+ * does; wireguard-go reads an empty request and closes). Resolves with the
+ * connect error's code, or undefined when the connection was taken.
+ */
+function connectProbe(path: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ path });
+    socket.on('connect', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.on('error', (error) => {
+      socket.destroy();
+      resolve(codeOf(error) ?? 'EIO');
+    });
+  });
+}
+
 function malformed(name: string, path: string, error: unknown): unknown {
   if (!(error instanceof UapiProtocolError)) return error;
   return new WireGuardError(
@@ -157,7 +216,7 @@ function connectionError(name: string, path: string, error: Error): WireGuardErr
     case 'ECONNREFUSED':
       return new DeviceNotFoundError(
         name,
-        `${path} refuses connections: the wireguard-go that made it is gone (a stale socket; delete it, or start \`wireguard-go ${name}\` again)`,
+        `${path} refuses connections: the wireguard-go that made it is gone (a stale socket; the next call deletes it and turns to the kernel, or start \`wireguard-go ${name}\` again)`,
         details,
       );
     case 'EACCES':

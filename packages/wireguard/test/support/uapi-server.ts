@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { link } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 
 /** What the throw-away server does with one request. */
@@ -9,7 +10,10 @@ export type UapiResponder = (request: string, socket: Socket) => string | undefi
  * A throw-away UAPI socket server for one test: it records each request
  * (read until the client half-closes, as this package sends one request per
  * connection) and answers what `respond` returns; `undefined` leaves the
- * connection to the responder (to hang, trickle or close it).
+ * connection to the responder (to hang, trickle or close it). A connection
+ * that sends nothing is the check that the socket is alive (wg(8) makes it
+ * too, and so does the package before each call): it is neither recorded
+ * nor answered.
  */
 export class UapiTestServer {
   readonly requests: string[] = [];
@@ -33,6 +37,10 @@ export class UapiTestServer {
       socket.on('error', () => {});
       socket.on('end', () => {
         const request = Buffer.concat(chunks).toString('latin1');
+        if (request === '') {
+          socket.end();
+          return;
+        }
         instance?.requests.push(request);
         const answer = instance?.respond(request, socket);
         if (answer !== undefined) socket.end(answer, 'latin1');
@@ -65,4 +73,20 @@ export async function makeStaleSocket(path: string): Promise<void> {
   await once(child.stdout, 'data');
   child.kill('SIGKILL');
   await once(child, 'exit');
+}
+
+/**
+ * Leaves at `path` a real socket file whose listener is closed, in this
+ * process: a second name (a hard link) for a listening socket outlives the
+ * listener, since closing it deletes only the name it listened on.
+ * Connecting to it gives ECONNREFUSED.
+ */
+export async function makeClosedSocket(path: string): Promise<void> {
+  const listening = `${path}.listening`;
+  const server = createServer();
+  server.listen(listening);
+  await once(server, 'listening');
+  await link(listening, path);
+  server.close();
+  await once(server, 'close');
 }
