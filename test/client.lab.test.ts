@@ -20,6 +20,8 @@ import { CLIENT_BIN, eventually, SERVER_BIN, stateDirectory } from './support/da
 const V4_POOL = IpPrefix.from('10.77.1.0/24');
 const V6_POOL = IpPrefix.from('fd77:0:0:1::/64');
 const PUSHED = ['10.77.0.0/16', 'fd77::/48'];
+/** Pushed too, but holds the server's endpoint (the lab's veth underlay): never installed. */
+const OVER_ENDPOINT = '10.254.0.0/16';
 const SERVER_V4 = '10.77.0.1';
 const SERVER_V6 = 'fd77::1';
 const OUR_MARK = 'proto 87';
@@ -63,7 +65,7 @@ describe('wg-dynamic-client against wg-dynamic-server', { timeout: LAB_TEST_TIME
       V4_POOL.toString(),
       '--pool',
       V6_POOL.toString(),
-      ...PUSHED.flatMap((route) => ['--route', route]),
+      ...[...PUSHED, OVER_ENDPOINT].flatMap((route) => ['--route', route]),
       '--state-dir',
       serverState.path,
       node.interface,
@@ -127,6 +129,12 @@ describe('wg-dynamic-client against wg-dynamic-server', { timeout: LAB_TEST_TIME
     expect(granted?.addresses).toEqual([v4[0]?.split('/')[0], v6[0]?.split('/')[0]]);
     expect(pushedRoutes(view).sort()).toEqual(['10.77.0.0/16', 'fd77::/48', 'fe80::']);
     expect(view.addresses).toContain('10.99.0.1/32');
+    // The route over the tunnel's own endpoint is left out, and said so.
+    const [skipped] = logs(child, /^skipping a pushed route that contains a peer's endpoint/);
+    expect(skipped).toMatchObject({
+      route: OVER_ENDPOINT,
+      endpoint: lab.node('server').underlayAddress('client').toString(),
+    });
 
     // Through the pushed routes, from the leased addresses, to the server's side.
     expect(await ping(client, v4[0]?.split('/')[0] as string, SERVER_V4)).toBe(true);

@@ -8,6 +8,7 @@ export {
 } from './cli/options.js';
 export { claimPidFile } from './cli/pid-file.js';
 export {
+  routesSparingEndpoints,
   unsafeAddressReason,
   unsafePrefixReason,
   unsafeRouteReason,

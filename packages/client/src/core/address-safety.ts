@@ -61,3 +61,28 @@ export function unsafePrefixReason(prefix: IpPrefix): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The pushed routes that may go through the tunnel without carrying the
+ * tunnel itself: a route that contains a peer's endpoint would send
+ * WireGuard's own encrypted packets to that peer back into the interface,
+ * and the tunnel would stop (0.0.0.0/1 and 128.0.0.0/1 take everything, a
+ * default route without a /0). Those are left out, each with the endpoint
+ * it would have swallowed. A default route (/0) is not: it is installed
+ * only with --accept-default-route, whose operator routes the endpoints
+ * another way (wg-quick's fwmark rules).
+ */
+export function routesSparingEndpoints(
+  routes: readonly IpPrefix[],
+  endpoints: readonly IpAddress[],
+): { kept: IpPrefix[]; skipped: Array<{ route: IpPrefix; endpoint: IpAddress }> } {
+  const kept: IpPrefix[] = [];
+  const skipped: Array<{ route: IpPrefix; endpoint: IpAddress }> = [];
+  for (const route of routes) {
+    const endpoint =
+      route.length === 0 ? undefined : endpoints.find((address) => route.contains(address));
+    if (endpoint === undefined) kept.push(route);
+    else skipped.push({ route, endpoint });
+  }
+  return { kept, skipped };
+}

@@ -18,6 +18,7 @@ import {
   type WireGuard,
   WireGuardError,
 } from '@wg-dynamic/wireguard';
+import { routesSparingEndpoints } from '../core/address-safety.js';
 import {
   type AddedRecord,
   type ApplyStep,
@@ -477,7 +478,27 @@ export class ClientRuntime {
     };
   }
 
-  async #apply(desired: DesiredConfig, memory: Memory): Promise<void> {
+  /** The peers' endpoint addresses, as the device has them now (they roam). */
+  async #endpoints(): Promise<IpAddress[]> {
+    const device = await this.#wireguard.device(this.#name);
+    return device.peers.flatMap((peer) => (peer.endpoint ? [peer.endpoint.address] : []));
+  }
+
+  /** Leaves out the pushed routes that would carry the tunnel's own packets (routesSparingEndpoints). */
+  async #sparingEndpoints(desired: DesiredConfig): Promise<DesiredConfig> {
+    if (desired.routes.length === 0) return desired;
+    const { kept, skipped } = routesSparingEndpoints(desired.routes, await this.#endpoints());
+    for (const { route, endpoint } of skipped) {
+      this.#logger.warn(
+        { interface: this.#name, route: route.toString(), endpoint: endpoint.toString() },
+        "skipping a pushed route that contains a peer's endpoint: the tunnel's own packets would loop into it",
+      );
+    }
+    return skipped.length === 0 ? desired : { ...desired, routes: kept };
+  }
+
+  async #apply(wanted: DesiredConfig, memory: Memory): Promise<void> {
+    const desired = await this.#sparingEndpoints(wanted);
     const plan = planApply(
       await this.#snapshot(),
       this.#store.state.added,
