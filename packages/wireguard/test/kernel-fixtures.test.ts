@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import {
   DeviceNotFoundError,
   Key,
@@ -17,6 +18,7 @@ import {
   WireGuardError,
 } from '@wg-dynamic/wireguard';
 import {
+  AttributeDecoder,
   AttributeEncoder,
   CTRL_ATTR_FAMILY_ID,
   CTRL_CMD_NEWFAMILY,
@@ -279,6 +281,70 @@ describe('corrupted kernel replies (property)', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+/** Every run of 12 characters of the hex and base64 forms of a key: none may appear in an error. */
+function fragmentsOf(base64: string): string[] {
+  const forms = [base64, Buffer.from(base64, 'base64').toString('hex')];
+  return forms.flatMap((text) =>
+    Array.from({ length: text.length - 11 }, (_, i) => text.slice(i, i + 12)),
+  );
+}
+
+/** The captured GET_DEVICE dump with one attribute made a byte short (its length field, in place). */
+function withShortAttribute(find: (attributes: Uint8Array) => Uint8Array | undefined): Capture {
+  const datagrams = getDevice.datagrams.map(bytes);
+  for (const datagram of datagrams) {
+    for (const message of parseMessages(datagram)) {
+      const payload = find(parseGenericPayload(message.payload).attributes);
+      if (payload === undefined) continue;
+      const header = payload.byteOffset - 4;
+      new DataView(datagram.buffer).setUint16(header, payload.length + 4 - 1, hostLittleEndian);
+      return { ...getDevice, datagrams: datagrams.map((d) => Buffer.from(d).toString('hex')) };
+    }
+  }
+  throw new Error('the capture has no such attribute');
+}
+
+describe('secrets in errors from kernel replies', () => {
+  const WGDEVICE_A_PRIVATE_KEY = 3;
+  const WGDEVICE_A_PEERS = 8;
+  const WGPEER_A_PRESHARED_KEY = 2;
+
+  it.each([
+    [
+      'a private key',
+      fixture.device.privateKey,
+      (attributes: Uint8Array) =>
+        [...new AttributeDecoder(attributes)].find((a) => a.type === WGDEVICE_A_PRIVATE_KEY)
+          ?.payload,
+    ],
+    [
+      'a preshared key',
+      fixture.device.presharedKey,
+      (attributes: Uint8Array) => {
+        for (const a of new AttributeDecoder(attributes)) {
+          if (a.type !== WGDEVICE_A_PEERS) continue;
+          for (const peer of a.nested()) {
+            const psk = [...peer.nested()].find((f) => f.type === WGPEER_A_PRESHARED_KEY);
+            if (psk?.payload.some((byte) => byte !== 0)) return psk.payload;
+          }
+        }
+        return undefined;
+      },
+    ],
+  ])('%s of the wrong length is described, never shown', async (_label, key, find) => {
+    const { wireguard } = openReplay(withShortAttribute(find));
+    const error = await wireguard.device('wgfix0').catch((e: unknown) => e);
+    await wireguard.close();
+    expect(error).toBeInstanceOf(WireGuardError);
+    expect(error).toMatchObject({
+      code: 'MALFORMED_REPLY',
+      message: expect.stringMatching(/needs 32 byte\(s\), the attribute has 31/),
+    });
+    const text = inspect(error, { depth: 10 });
+    for (const fragment of fragmentsOf(key)) expect(text).not.toContain(fragment);
   });
 });
 

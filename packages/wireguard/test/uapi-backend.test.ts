@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { access, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { IpAddress, IpPrefix } from '@wg-dynamic/ip';
 import {
   DeviceNotFoundError,
@@ -323,6 +325,89 @@ describe('userspace backend: broken or hostile answers', () => {
   it('refuses a line in answer to a set', async () => {
     await serve(() => 'listen_port=1\nerrno=0\n\n');
     await expect(wireguard.configure('wg0', {})).rejects.toMatchObject({ code: 'MALFORMED_REPLY' });
+  });
+});
+
+describe('userspace backend: secrets never reach an error', () => {
+  // A value no message could contain by chance.
+  const secretHex = createHash('sha256').update('wg-dynamic secret').digest('hex');
+  const fragments = (text: string) =>
+    Array.from({ length: text.length - 11 }, (_, i) => text.slice(i, i + 12));
+
+  async function errorFor(answer: string): Promise<unknown> {
+    await server?.close();
+    await serve(() => answer);
+    return wireguard.device('wg0').catch((e: unknown) => e);
+  }
+
+  function expectHidden(error: unknown, value = secretHex): void {
+    // inspect shows the message, the stack and the cause chain, as a logger would.
+    const text = inspect(error, { depth: 10 });
+    for (const fragment of fragments(value)) expect(text).not.toContain(fragment);
+  }
+
+  const peer = `public_key=${peerA.toHex()}\n`;
+  it.each([
+    ['a private key one digit short', `private_key=${secretHex.slice(1)}\n`, /63 character/],
+    ['a private key too long', `private_key=${secretHex}00\n`, /66 character/],
+    ['a private key with a non-hex digit', `private_key=${secretHex.slice(1)}g\n`, /64 character/],
+    ['a preshared key one digit short', `${peer}preshared_key=${secretHex.slice(1)}\n`, /63/],
+    ['a preshared key before any peer', `preshared_key=${secretHex}\n`, /before any public_key/],
+    ['a private key inside a peer', `${peer}private_key=${secretHex}\n`, /after the peers began/],
+    ['a private key line without =', `private_key:${secretHex}\n`, /private_key line of 76/],
+  ])('%s', async (_label, lines, says) => {
+    const error = await errorFor(`${lines}errno=0\n\n`);
+    expect(error).toBeInstanceOf(WireGuardError);
+    expect(error).toMatchObject({ code: 'MALFORMED_REPLY', message: expect.stringMatching(says) });
+    expectHidden(error);
+  });
+
+  it('a private key line after errno=', async () => {
+    const error = await errorFor(`errno=0\nprivate_key=${secretHex}\n`);
+    expect(error).toMatchObject({
+      code: 'MALFORMED_REPLY',
+      message: expect.stringMatching(/blank line after errno=/),
+    });
+    expectHidden(error);
+  });
+
+  it('other values are still quoted, to show what was wrong', async () => {
+    const error = await errorFor('listen_port=70000\nerrno=0\n\n');
+    expect((error as Error).message).toContain('"70000"');
+  });
+
+  it('a secret line with any one character changed, added or removed (property)', async () => {
+    let answer = '';
+    await server?.close();
+    await serve(() => answer);
+    const edit = fc.record({
+      at: fc.nat(),
+      kind: fc.constantFrom('replace', 'insert', 'delete'),
+      character: fc.oneof(
+        fc.constantFrom('\n', '=', ' ', 'g', '0'),
+        fc.string({ minLength: 1, maxLength: 1 }),
+      ),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('private_key', 'preshared_key'),
+        edit,
+        async (key, { at, kind, character }) => {
+          const line = `${key}=${secretHex}`;
+          const i = at % (line.length + 1);
+          const edited =
+            kind === 'insert'
+              ? line.slice(0, i) + character + line.slice(i)
+              : line.slice(0, i) + (kind === 'replace' ? character : '') + line.slice(i + 1);
+          answer = `${key === 'preshared_key' ? peer : ''}${edited}\nerrno=0\n\n`;
+          const error = await wireguard.device('wg0').catch((e: unknown) => e);
+          if (error === undefined || !(error instanceof Error)) return;
+          expect(error).toBeInstanceOf(WireGuardError);
+          expectHidden(error);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 

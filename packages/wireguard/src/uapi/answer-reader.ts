@@ -104,7 +104,7 @@ export class UapiAnswerReader {
     if (this.#errno !== undefined) {
       if (line !== '')
         throw new UapiProtocolError(
-          `expected a blank line after errno=, got ${quote(line)}`,
+          `expected a blank line after errno=, got ${quoteLine(line)}`,
           this.#line,
         );
       this.#done = true;
@@ -113,7 +113,7 @@ export class UapiAnswerReader {
     if (line === '') throw new UapiProtocolError('a blank line before errno=', this.#line);
     const equals = line.indexOf('=');
     if (equals <= 0)
-      throw new UapiProtocolError(`expected key=value, got ${quote(line)}`, this.#line);
+      throw new UapiProtocolError(`expected key=value, got ${quoteLine(line)}`, this.#line);
     const key = line.slice(0, equals);
     const value = line.slice(equals + 1);
     if (key === 'errno') {
@@ -130,8 +130,32 @@ export class UapiAnswerReader {
   }
 }
 
-/** A line quoted for an error message, shortened and with control characters escaped. */
+/**
+ * The UAPI keys whose values are secrets. Their values never go into an
+ * error message: an error can end up in a log (`logger.error({ err })`), and
+ * keys never appear in logs.
+ */
+export const SECRET_UAPI_KEYS: ReadonlySet<string> = new Set(['private_key', 'preshared_key']);
+
+/** A text quoted for an error message, shortened and with control characters escaped. */
 export function quote(text: string): string {
   const short = text.length > 80 ? `${text.slice(0, 80)}…` : text;
   return JSON.stringify(short);
+}
+
+/** The value of `key` for an error message: quoted, or only its length when it is a secret. */
+export function quoteValue(key: string, value: string): string {
+  return SECRET_UAPI_KEYS.has(key) ? `(${value.length} character(s), not shown)` : quote(value);
+}
+
+/**
+ * A whole line for an error message: quoted, or only its length when it
+ * names a secret key anywhere (a line broken in any way may still carry the
+ * secret after that name).
+ */
+export function quoteLine(line: string): string {
+  for (const key of SECRET_UAPI_KEYS) {
+    if (line.includes(key)) return `a ${key} line of ${line.length} character(s) (not shown)`;
+  }
+  return quote(line);
 }

@@ -2,7 +2,7 @@ import { IpAddress, IpPrefix } from '@wg-dynamic/ip';
 import type { Endpoint, Peer } from '../device.js';
 import { InvalidKeyError } from '../errors.js';
 import { Key, SecretKey } from '../key.js';
-import { quote, UapiProtocolError } from './answer-reader.js';
+import { quoteValue, UapiProtocolError } from './answer-reader.js';
 
 /** What a UAPI `get=1` answer says about a device (the rest comes from elsewhere). */
 export interface UapiDeviceState {
@@ -141,8 +141,9 @@ const peerKeys = new Set([
 const ZERO_KEY_HEX = '0'.repeat(64);
 const decimal = /^[0-9]{1,20}$/;
 
+/** A bad value: the error names the key and what is wrong, and quotes the value unless it is a secret. */
 function fail(key: string, value: string, line: number, problem: string): never {
-  throw new UapiProtocolError(`${key}=${quote(value)}: ${problem}`, line);
+  throw new UapiProtocolError(`${key}=${quoteValue(key, value)}: ${problem}`, line);
 }
 
 /** A decimal number up to `max` (at most 2^32 - 1, so a double holds it exactly). */
