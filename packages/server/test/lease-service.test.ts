@@ -7,7 +7,8 @@ import {
   type Request,
   specificAddress,
 } from '@wg-dynamic/protocol';
-import { beforeEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { LeaseTable } from '../src/leases/lease-table.js';
 import { seededRandom } from '../src/random.js';
 import { mergeChanges } from '../src/service/committer.js';
@@ -149,6 +150,39 @@ describe('LeaseService', () => {
         .filter((r) => r.type === 'release')
         .map((r) => r.type === 'release' && r.reason),
     ).toEqual(['expired', 'expired']);
+    expect(timers.pending.size).toBe(0);
+  });
+
+  it('keeps expiring when one peer fails: logs it, retries in a second, the others on time', async () => {
+    const lines: { level: number; msg: string; peer?: string }[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => lines.push(JSON.parse(line)) },
+    );
+    service = new LeaseService({ table: service.table, journal, device, logger, clock, timers });
+    await ready();
+    await service.handle(A, both);
+    timers.advance(10);
+    await service.handle(B, both);
+    // A left the interface just as its lease ran out: its expiry step throws.
+    vi.spyOn(service.table, 'prepareExpiry').mockImplementationOnce(() => {
+      throw new Error(`peer ${A} is not on the interface`);
+    });
+    timers.advance(50);
+    await service.settled();
+    expect(lines.filter((l) => l.level === 50).map((l) => [l.peer, l.msg])).toEqual([
+      [A, 'could not expire a lease; trying again in a second'],
+    ]);
+    expect(device.of(A)).toHaveLength(4);
+    expect([...timers.pending.values()].map((t) => t.at)).toEqual([clock.mono + 1000]);
+
+    timers.advance(1);
+    await service.settled();
+    expect(device.of(A)).toEqual(['fe80::1/128', '10.99.0.0/24']);
+    expect(device.of(B)).toHaveLength(4);
+    timers.advance(9);
+    await service.settled();
+    expect(device.of(B)).toEqual(['fe80::2/128', '10.99.0.0/24']);
     expect(timers.pending.size).toBe(0);
   });
 

@@ -30,6 +30,9 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/** How long after a failed expiry it is tried again. */
+const EXPIRY_RETRY_MS = 1000;
+
 const realTimers: Timers = {
   setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
@@ -81,6 +84,9 @@ export class LeaseService {
   private expiryAt: number | undefined;
   private stopped = false;
   private expiring: Promise<void> | undefined;
+  /** Peers whose expiry failed, tried again at `retryAt`. */
+  private readonly retrying = new Set<PeerId>();
+  private retryAt: number | undefined;
   private readonly observer: ServiceObserver;
 
   constructor(options: LeaseServiceOptions) {
@@ -159,38 +165,47 @@ export class LeaseService {
   }
 
   private async expirePass(): Promise<void> {
-    await Promise.all(
-      this.table.duePeers().map((peer) =>
-        this.gate.run(peer, async () => {
-          const tx = this.table.prepareExpiry(peer);
-          if (!tx) return;
-          try {
-            await this.committer.submit(tx);
-          } catch (error) {
-            this.logger.error(
-              { peer, err: error },
-              'could not expire a lease; trying again in a second',
-            );
-            return;
-          }
-          for (const lease of tx.releases) {
-            const named = ofLease(lease);
-            this.observer.lease?.('expired', lease.prefix, named.delegated);
-            this.logger.info(
-              { peer, ...subject(named) },
-              named.delegated ? 'delegated prefix expired' : 'lease expired',
-            );
-          }
-        }),
-      ),
-    );
-    this.scheduleExpiry();
+    // Peers whose expiry failed last time are tried again (the lease table
+    // no longer lists a peer once it handed it out as due).
+    const peers = new Set(this.retrying);
+    this.retrying.clear();
+    this.retryAt = undefined;
+    try {
+      for (const peer of this.table.duePeers()) peers.add(peer);
+      await Promise.all([...peers].map((peer) => this.expirePeer(peer)));
+    } finally {
+      this.scheduleExpiry();
+    }
+  }
+
+  /** Expires what of one peer's leases has run out; a failure is logged and retried in a second. */
+  private async expirePeer(peer: PeerId): Promise<void> {
+    try {
+      await this.gate.run(peer, async () => {
+        const tx = this.table.prepareExpiry(peer);
+        if (!tx) return;
+        await this.committer.submit(tx);
+        for (const lease of tx.releases) {
+          const named = ofLease(lease);
+          this.observer.lease?.('expired', lease.prefix, named.delegated);
+          this.logger.info(
+            { peer, ...subject(named) },
+            named.delegated ? 'delegated prefix expired' : 'lease expired',
+          );
+        }
+      });
+    } catch (error) {
+      this.logger.error({ peer, err: error }, 'could not expire a lease; trying again in a second');
+      this.retrying.add(peer);
+      this.retryAt ??= this.clock.monotonicMs() + EXPIRY_RETRY_MS;
+    }
   }
 
   /** Arms the expiry timer for the earliest lease end (or in a second if something failed). */
   scheduleExpiry(): void {
     if (this.stopped) return;
-    const next = this.table.nextExpiry();
+    let next = this.table.nextExpiry();
+    if (this.retryAt !== undefined) next = Math.min(next ?? this.retryAt, this.retryAt);
     if (next === this.expiryAt) return;
     if (this.expiryTimer !== undefined) this.timers.clearTimeout(this.expiryTimer);
     this.expiryTimer = undefined;
