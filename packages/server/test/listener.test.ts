@@ -154,6 +154,19 @@ describe('Listener', () => {
     expect(await readAll(socket)).toBe('');
   });
 
+  it('serves nothing that arrives on an idle connection once closing began', async () => {
+    const { listener, handled } = await start();
+    const socket = await open(listener.port);
+    const all = readAll(socket);
+    socket.write('request_ip=1\n\n');
+    await new Promise((r) => setTimeout(r, 50));
+    const closing = listener.close(1000);
+    socket.write('request_ip=1\nip=::/128\n\n');
+    await closing;
+    expect(await all).toBe('errno=0\n\n');
+    expect(handled).toHaveLength(1);
+  });
+
   it('finishes a request in flight when closing, then closes', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => {

@@ -271,7 +271,8 @@ export class Listener {
     };
 
     socket.on('data', (chunk: Buffer) => {
-      if (broken) return;
+      // Once closing, idle connections are ended: what arrives on them is not served.
+      if (broken || this.closing) return;
       const events = parser.push(chunk);
       if (events.some((event) => !event.ok)) broken = true;
       queue.push(...events);
