@@ -136,7 +136,7 @@ describe('Listener', () => {
     expect(refusals).toEqual(['unknown-source']);
   });
 
-  it('caps connections per peer and in total', async () => {
+  it('caps connections per peer', async () => {
     const { listener, refusals } = await start({
       limits: { maxConnectionsPerPeer: 2, maxConnections: 3 },
     });
@@ -146,6 +146,29 @@ describe('Listener', () => {
     expect(await readAll(third)).toBe('');
     expect(refusals).toEqual(['too-many-peer-connections']);
     for (const socket of held) socket.destroy();
+  });
+
+  it('caps connections in total, whoever opens them', async () => {
+    const { listener, refusals } = await start({
+      limits: { maxConnectionsPerPeer: 4, maxConnections: 2 },
+    });
+    const held = [await open(listener.port), await open(listener.port)];
+    await new Promise((r) => setTimeout(r, 50));
+    const third = await open(listener.port);
+    expect(await readAll(third)).toBe('');
+    expect(refusals).toEqual(['too-many-connections']);
+    expect(listener.connectionCount).toBe(2);
+    // A place that comes free is taken again.
+    const closed = once(held[0] as Socket, 'close');
+    held[0]?.destroy();
+    await closed;
+    await new Promise((r) => setTimeout(r, 50));
+    const fourth = await open(listener.port);
+    const answer = answers(fourth, 1);
+    fourth.write('request_ip=1\n\n');
+    expect(await answer).toEqual(['errno=0\n\n']);
+    expect(refusals).toEqual(['too-many-connections']);
+    for (const socket of [...held, fourth]) socket.destroy();
   });
 
   it('closes a connection that stays silent', async () => {
