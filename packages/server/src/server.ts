@@ -2,6 +2,7 @@ import type { IpPrefix } from '@wg-dynamic/ip';
 import type { Logger } from '@wg-dynamic/log';
 import { WG_DYNAMIC_ADDRESS, WG_DYNAMIC_PORT } from '@wg-dynamic/protocol';
 import type { Delegation } from './allocator/prefix-pools.js';
+import type { JournalHistory } from './journal/replay.js';
 import type { Clock, Lease, LeaseRecord } from './leases/lease.js';
 import { LeaseTable } from './leases/lease-table.js';
 import { Listener, type ListenerLimits, type Refusal } from './net/listener.js';
@@ -32,8 +33,14 @@ export interface ServerDeps {
   readonly device: DevicePort;
   readonly network: NetworkPort;
   readonly journal: JournalPort;
-  /** The journal's records, replayed at start. */
-  readonly records: Iterable<LeaseRecord>;
+  /**
+   * The journal's records, replayed at start, and what the replay can vouch
+   * for (`history`, as openJournal's records carry it): in-pool addresses
+   * found in allowed-ips that the journal never granted are adopted only
+   * when it is `none` or `damaged`, else kept as an operator's. Without
+   * `history`, they are adopted when there are no records.
+   */
+  readonly records: Iterable<LeaseRecord> & { readonly history?: JournalHistory };
   readonly logger: Logger;
   readonly clock: Clock;
   readonly random: RandomSource;
@@ -83,7 +90,7 @@ export class WgDynamicServer {
   private readonly config: ServerConfig;
   private readonly deps: Omit<ServerDeps, 'records'>;
   /** The journal's records until they are restored (then dropped: they hold the journal's bytes). */
-  private records: Iterable<LeaseRecord> | undefined;
+  private records: ServerDeps['records'] | undefined;
   private stopWatching: () => void = () => {};
   private readonly delegationRoutes: DelegationRoutes | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -121,7 +128,10 @@ export class WgDynamicServer {
         peers: () => deps.device.peers(),
         ownAddresses: () => deps.network.ownAddresses(),
       },
-      { canonicalPeer: (peer) => this.table.canonicalPeer(peer) },
+      {
+        canonicalPeer: (peer) => this.table.canonicalPeer(peer),
+        readMark: () => this.table.changeMark(),
+      },
     );
     const listen = config.listen ?? {
       host: `${WG_DYNAMIC_ADDRESS}%${config.interfaceName}`,
@@ -161,7 +171,13 @@ export class WgDynamicServer {
     await this.delegationRoutes?.install((this.config.delegations ?? []).map((d) => d.pool));
     await this.updatePools();
     const view = await this.view.refresh();
-    const restored = this.table.restore(this.records ?? [], view);
+    const records = this.records ?? [];
+    const history = this.records?.history;
+    const restored = this.table.restore(
+      records,
+      view,
+      history === undefined ? {} : { adoptUnjournaled: history !== 'whole' },
+    );
     this.records = undefined;
     logger.info(restored.report, 'leases restored from the journal and the interface');
     await this.service.applyEffects(restored, 'restart');

@@ -499,6 +499,49 @@ describe('replay', () => {
     expect(report.torn).toEqual({ file, offset: recordStart(2), bytes: GRANT_FRAME - 2 });
   });
 
+  it('says what the records can vouch for: nothing yet, all of it, or not what damage took', async () => {
+    const history = async (directory: string, compaction?: { snapshot: () => LeaseRecord[] }) => {
+      const opened = await openJournal({
+        directory,
+        codec: leaseRecordCodec,
+        ...(compaction ? { compaction: { ...compaction, liveRecords: () => 0 } } : {}),
+      });
+      return { history: opened.records.history, journal: opened.journal };
+    };
+    const directory = await stateDirectory();
+    const first = await history(directory);
+    expect(first.history).toBe('none');
+    await first.journal.close();
+    // Opened again without a record written: still nothing to vouch for.
+    const second = await history(directory, { snapshot: () => [] });
+    expect(second.history).toBe('none');
+    await second.journal.append([grant(1)]);
+    // Compacted down to no lease at all: the journal still knows the device.
+    await second.journal.compact();
+    await second.journal.close();
+    expect((await readdir(directory)).filter((name) => name.startsWith('snapshot-'))).toHaveLength(
+      1,
+    );
+    expect((await replay(directory)).records).toEqual([]);
+    const third = await history(directory);
+    expect(third.history).toBe('whole');
+    await third.journal.close();
+
+    const { directory: torn, bytes, file } = await journalOf(3);
+    await writeFile(file, bytes.subarray(0, recordStart(2) + 10));
+    const tornOpen = await history(torn);
+    // A torn last write was never acknowledged: nothing is lost.
+    expect(tornOpen.history).toBe('whole');
+    await tornOpen.journal.close();
+
+    const { directory: damaged, bytes: damagedBytes, file: damagedFile } = await journalOf(3);
+    flip(damagedBytes, recordStart(1) + FRAME_HEADER_SIZE + 10);
+    await writeFile(damagedFile, damagedBytes);
+    const damagedOpen = await history(damaged);
+    expect(damagedOpen.history).toBe('damaged');
+    await damagedOpen.journal.close();
+  });
+
   it('refuses a record type it does not know (a newer version wrote it) instead of dropping it', async () => {
     const { directory, bytes, file } = await journalOf(2);
     const payload = Buffer.from(leaseRecordCodec.encode(grant(7)));

@@ -334,6 +334,66 @@ describe('LeaseTable', () => {
       expect(effects.changes).toEqual([{ peer: A, add: [tx.grants[0]?.prefix], remove: [] }]);
     });
 
+    it('a view read before an address changed hands does not take it from its new holder', () => {
+      const y = p('192.168.4.3/32');
+      ask(table, A, request(specificAddress(y.address), RELEASE));
+      // The periodic read starts while A holds .3 ...
+      const readMark = table.changeMark();
+      // ... A releases it, B is granted it (both written to allowed-ips) ...
+      ask(table, A, request(RELEASE, RELEASE));
+      ask(table, B, request(specificAddress(y.address), RELEASE));
+      // ... and the read completes still showing .3 on A, not yet on B.
+      const stale = {
+        ...view({ [A]: ['fe80::a/128', y.toString()], [B]: ['fe80::b/128'], [C]: ['fe80::c/128'] }),
+        readMark,
+      };
+      const effects = table.setDevice(stale);
+      expect(effects).toEqual({ records: [], changes: [] });
+      expect(table.leasesOf(B).map((lease) => lease.prefix.toString())).toEqual([y.toString()]);
+      // .3 is B's lease, not an operator's entry on A: B renews it.
+      const renewal = ask(table, B, request(specificAddress(y.address), RELEASE));
+      expect(addresses(renewal)).toEqual({ 4: '192.168.4.3' });
+      // A view read after the change is taken at its word: an operator's .3 on A revokes it.
+      const fresh = table.setDevice({
+        ...view({ [A]: ['fe80::a/128', y.toString()], [B]: ['fe80::b/128', y.toString()] }),
+        readMark: table.changeMark(),
+      });
+      expect(fresh.records).toEqual([{ type: 'release', peer: B, prefix: y, reason: 'revoked' }]);
+    });
+
+    it('a view that shows a grant still in flight does not take it for an operator entry', () => {
+      const y = p('192.168.4.5/32');
+      const tx = table.prepareRequest(B, request(specificAddress(y.address), RELEASE));
+      // The device write landed and a read saw it, before the commit.
+      const effects = table.setDevice({
+        ...view({ [A]: ['fe80::a/128'], [B]: ['fe80::b/128', y.toString()] }),
+        readMark: table.changeMark(),
+      });
+      expect(effects).toEqual({ records: [], changes: [] });
+      table.commit(tx);
+      const renewal = ask(table, B, request(NEW_ADDRESS, RELEASE));
+      expect(addresses(renewal)).toEqual({ 4: '192.168.4.5' });
+      expect(renewal.changes).toEqual([]);
+    });
+
+    it('ignores a view read before the last one applied', () => {
+      const older = table.changeMark();
+      ask(table, A, request(NEW_ADDRESS, RELEASE));
+      table.setDevice({
+        ...view({ [A]: ['fe80::a/128'], [B]: ['fe80::b/128'] }),
+        readMark: table.changeMark(),
+      });
+      // Read before the view just applied, it still shows C, now gone, and no lease for A.
+      const effects = table.setDevice({
+        ...view({ [A]: ['fe80::a/128'], [C]: ['fe80::c/128'] }),
+        readMark: older,
+      });
+      expect(effects).toEqual({ records: [], changes: [] });
+      expect(() => table.prepareRequest(C, request(NEW_ADDRESS, RELEASE))).toThrow(
+        /not on the interface/,
+      );
+    });
+
     it('keeps a lease whose pool went away until it runs out, but does not renew it', () => {
       const tx = ask(table, A, request(NEW_ADDRESS, RELEASE));
       const address = tx.response?.ip?.[4] as IpAddress;
@@ -354,10 +414,14 @@ describe('LeaseTable', () => {
       duration,
     });
 
-    function restarted(records: LeaseRecord[], device: DeviceView) {
+    function restarted(
+      records: LeaseRecord[],
+      device: DeviceView,
+      options: { adoptUnjournaled?: boolean } = {},
+    ) {
       const fresh = new LeaseTable({ leaseTime: 3600, clock, random: seededRandom(8) });
       fresh.setPools(pools.map(p));
-      return { table: fresh, ...fresh.restore(records, device) };
+      return { table: fresh, ...fresh.restore(records, device, options) };
     }
 
     it("changes nobody's address and keeps the time left", () => {
@@ -420,7 +484,7 @@ describe('LeaseTable', () => {
 
     it('takes out of allowed-ips what a crash left there after the journal released it', () => {
       // A moved from .3 to .4: the journal has it, the device write never happened.
-      // B's .6 the journal never knew: adopted, as before.
+      // B's .6 the journal never granted: an operator's entry, left alone.
       const journal: LeaseRecord[] = [
         grant(A, '192.168.4.3/32', clock.wall - 100),
         { type: 'release', peer: A, prefix: p('192.168.4.3/32'), reason: 'released' },
@@ -431,7 +495,7 @@ describe('LeaseTable', () => {
         [B]: ['fe80::b/128', '192.168.4.6/32'],
       });
       const { table: fresh, changes, report } = restarted(journal, device);
-      expect(report).toMatchObject({ restored: 1, cleared: 1, reapplied: 1, adopted: 1 });
+      expect(report).toMatchObject({ restored: 1, cleared: 1, reapplied: 1, adopted: 0 });
       expect(changes).toEqual([
         { peer: A, add: [p('192.168.4.4/32')], remove: [p('192.168.4.3/32')] },
       ]);
@@ -441,13 +505,61 @@ describe('LeaseTable', () => {
       expect(addresses(taken)).toEqual({ 4: '192.168.4.3' });
     });
 
-    it('adopts in-pool host addresses the journal never knew, and puts back missing ones', () => {
+    it("keeps an operator's in-pool address the journal never granted: never leased, never removed", () => {
+      const journal = [grant(A, '192.168.4.3/32', clock.wall - 10)];
+      const device = view({
+        [A]: ['fe80::a/128', '192.168.4.3/32'],
+        [B]: ['fe80::b/128', '192.168.4.5/32', '2001:db8::3/128'],
+      });
+      const { table: fresh, records, changes, report } = restarted(journal, device);
+      expect(report).toMatchObject({ restored: 1, adopted: 0 });
+      expect(records).toEqual([]);
+      expect(changes).toEqual([]);
+      expect(fresh.leasesOf(B)).toEqual([]);
+      // Nothing of B's runs out, so nothing leaves its allowed-ips ...
+      clock.advance(3600 * 2);
+      expect(fresh.duePeers()).toEqual([A]);
+      const expiry = fresh.prepareExpiry(A) as Transaction;
+      fresh.commit(expiry);
+      expect(expiry.changes).toEqual([{ peer: A, add: [], remove: [p('192.168.4.3/32')] }]);
+      expect(fresh.nextExpiry()).toBeUndefined();
+      // ... and .5 is never handed out, as while the server runs.
+      const refused = ask(fresh, A, request(specificAddress(ip('192.168.4.5')), RELEASE));
+      expect(refused.response?.errno).toBe(Errno.IpUnavailable);
+    });
+
+    it('adopts in-pool host addresses found in allowed-ips on a first start (an empty journal)', () => {
+      const device = view({
+        [A]: ['fe80::a/128'],
+        [B]: ['fe80::b/128', '192.168.4.5/32', '2001:db8::3/128', '10.0.0.0/24'],
+      });
+      const { table: fresh, records, changes, report } = restarted([], device);
+      expect(report).toMatchObject({ restored: 0, adopted: 2 });
+      expect(records.map((r) => `${r.type} ${r.prefix}`)).toEqual([
+        'grant 192.168.4.5/32',
+        'grant 2001:db8::3/128',
+      ]);
+      expect(changes).toEqual([]);
+      expect(fresh.leasesOf(B).map((l) => l.prefix.toString())).toEqual([
+        '192.168.4.5/32',
+        '2001:db8::3/128',
+      ]);
+    });
+
+    it('adopts them after a damaged journal, and puts back missing leases', () => {
       const journal = [grant(A, '192.168.4.3/32', clock.wall - 10)];
       const device = view({
         [A]: ['fe80::a/128'],
         [B]: ['fe80::b/128', '192.168.4.5/32', '2001:db8::3/128', '10.0.0.0/24'],
       });
-      const { table: fresh, records, changes, report } = restarted(journal, device);
+      const {
+        table: fresh,
+        records,
+        changes,
+        report,
+      } = restarted(journal, device, {
+        adoptUnjournaled: true,
+      });
       expect(report).toMatchObject({ restored: 1, adopted: 2, reapplied: 1 });
       expect(records.map((r) => `${r.type} ${r.prefix}`)).toEqual([
         'grant 192.168.4.5/32',

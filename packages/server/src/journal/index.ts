@@ -48,7 +48,9 @@
  *   lease, and refusing to start would take the service down for one bad
  *   sector; a record is a whole fact (a grant or a release, not a delta), so
  *   losing one costs at most that lease, and the server's reconciliation
- *   with the device (allowed-ips) adopts an address the journal lost. The
+ *   with the device (allowed-ips) adopts an address the journal lost (the
+ *   records' `history` says `damaged`; from a whole journal an address it
+ *   never granted is an operator's, left alone). The
  *   server may still refuse to start on a report with damage if it prefers.
  *   Only a sound record of an unknown type (a newer version wrote it) stops
  *   replay, with `unsupported`: dropping it would lose a newer server's data.
@@ -109,4 +111,10 @@ export {
   type ReleaseRecord,
 } from './lease-record.js';
 export type { PayloadProblem, RecordCodec } from './record-codec.js';
-export type { Damage, ReplayedRecords, ReplayReport, TornTail } from './replay.js';
+export type {
+  Damage,
+  JournalHistory,
+  ReplayedRecords,
+  ReplayReport,
+  TornTail,
+} from './replay.js';

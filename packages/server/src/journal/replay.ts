@@ -49,8 +49,18 @@ export interface ReplayReport {
 }
 
 /** The records of a replay, decoded one at a time as they are iterated (any number of times). */
+/**
+ * What a replay can vouch for: `none`, the journal never held a record (no
+ * snapshot, no complete record: a new state directory, or a first start cut
+ * short); `damaged`, replay skipped damage, so acknowledged records may be
+ * lost; `whole`, every acknowledged record is there. A torn last write is no
+ * loss: nothing in it was acknowledged.
+ */
+export type JournalHistory = 'none' | 'damaged' | 'whole';
+
 export interface ReplayedRecords<R> extends Iterable<R> {
   readonly count: number;
+  readonly history: JournalHistory;
 }
 
 interface Source {
@@ -63,6 +73,7 @@ class LazyRecords<R> implements ReplayedRecords<R> {
     private readonly sources: readonly Source[],
     private readonly codec: RecordCodec<R>,
     readonly count: number,
+    readonly history: JournalHistory,
   ) {}
 
   *[Symbol.iterator](): Iterator<R> {
@@ -243,8 +254,10 @@ export async function readState<R>(
 
   const count = snapshotRecords + segments.reduce((sum, s) => sum + s.records, 0);
   const torn = last?.torn ? { file: last.path, ...last.torn } : undefined;
+  const history: JournalHistory =
+    damaged.length > 0 ? 'damaged' : count === 0 && !snapshot ? 'none' : 'whole';
   return {
-    records: new LazyRecords(sources, codec, count),
+    records: new LazyRecords(sources, codec, count, history),
     report: {
       records: count,
       ...(snapshot ? { snapshot } : {}),

@@ -46,6 +46,13 @@ export interface DeviceView {
   readonly ownAddresses: readonly IpPrefix[];
   /** Every peer and its allowed-ips. */
   readonly peers: ReadonlyMap<PeerId, readonly IpPrefix[]>;
+  /**
+   * The lease table's `changeMark()` taken just before the device was read.
+   * The device may or may not show what the server wrote to allowed-ips
+   * after it (the read and the writes are not ordered), so setDevice takes
+   * the table's word for those prefixes. Absent: the view is current.
+   */
+  readonly readMark?: number;
 }
 
 /** Lease changes decided but not yet applied: journal `records`, write `changes`, then commit. */
@@ -157,6 +164,18 @@ export class LeaseTable {
   private readonly expiries = new ExpiryQueue<PeerId>();
   private pools: readonly IpPrefix[] = [];
   private view: DeviceView = { ownAddresses: [], peers: new Map() };
+  /** Counts the table's own allowed-ips changes (grants, releases, expiries, revocations). */
+  private changeCount = 0;
+  /**
+   * Per prefix (prefixKey), the changeCount of its last allowed-ips change
+   * that a device read still under way may have missed: pruned to what
+   * follows the read mark of the last view applied.
+   */
+  private readonly changedAt = new Map<string | number, number>();
+  /** The read mark of the last device view applied: an older view is out of date. */
+  private appliedMark = 0;
+  /** Transactions prepared and not yet committed or aborted: their device write may be under way. */
+  private readonly inFlight = new Set<Transaction>();
 
   constructor(options: LeaseTableOptions) {
     if (!Number.isInteger(options.leaseTime) || options.leaseTime < 1) {
@@ -289,7 +308,7 @@ export class LeaseTable {
       if (extensions.includes(Extension.Route)) response.routes = this.routes;
       if (extensions.includes(Extension.Prefix)) response.prefix = delegated;
     }
-    return new Transaction(peer, response, grants, releases, reserved, fresh);
+    return this.track(new Transaction(peer, response, grants, releases, reserved, fresh));
   }
 
   /**
@@ -388,12 +407,14 @@ export class LeaseTable {
     const due = [...(state?.list() ?? [])].filter((lease) => lease.expiresAt <= now);
     if (!state || due.length === 0) return undefined;
     this.claim(peer);
-    return new Transaction(
-      peer,
-      undefined,
-      [],
-      due.map((lease) => ({ lease, reason: 'expired' as const })),
-      [],
+    return this.track(
+      new Transaction(
+        peer,
+        undefined,
+        [],
+        due.map((lease) => ({ lease, reason: 'expired' as const })),
+        [],
+      ),
     );
   }
 
@@ -410,11 +431,33 @@ export class LeaseTable {
   }
 
   /**
+   * The mark to take just before reading the device, for the view's
+   * `readMark`: it counts the table's own allowed-ips changes.
+   */
+  changeMark(): number {
+    return this.changeCount;
+  }
+
+  /**
    * A fresh view of the interface. Leases of peers that are gone are dropped
    * (no allowed-ips to change: the peer took them along); leases that an
    * operator's allowed-ips now cover are revoked.
+   *
+   * A device read is not ordered with the server's own writes: a read that
+   * began before a lease changed hands may still show the address on its
+   * old peer, and taken at its word that entry would look like an
+   * operator's and take the address from its new holder. So for every
+   * prefix the table changed after the view's `readMark`, and every prefix
+   * of a transaction still in flight, the table's word wins: the view's
+   * entries for it are ignored (the next read sees them settled). A view
+   * read before the last one applied is out of date and ignored whole.
    */
   setDevice(view: DeviceView): Effects {
+    const readMark = view.readMark ?? this.changeCount;
+    if (readMark < this.appliedMark) return { records: [], changes: [] };
+    this.appliedMark = readMark;
+    const unsettled = this.unsettledSince(readMark);
+    if (unsettled.size > 0) view = withoutPrefixes(view, unsettled);
     this.view = view;
     const records: LeaseRecord[] = [];
     const changes: AllowedIpsChange[] = [];
@@ -428,41 +471,86 @@ export class LeaseTable {
       records.push(...effects.records);
     }
     const reconfigured = this.reconfigure();
-    changes.push(...reconfigured.changes, ...this.missingFromDevice(view));
+    changes.push(...reconfigured.changes, ...this.missingFromDevice(view, unsettled));
     this.view = this.staticView(view);
     return { records: [...records, ...reconfigured.records], changes };
   }
 
-  /** Leases absent from their peer's allowed-ips in `view`: to be written again. */
-  private missingFromDevice(view: DeviceView): AllowedIpsChange[] {
+  /**
+   * Leases absent from their peer's allowed-ips in `view`: to be written
+   * again, but for those the table wrote after the view was read.
+   */
+  private missingFromDevice(
+    view: DeviceView,
+    unsettled: ReadonlySet<string | number>,
+  ): AllowedIpsChange[] {
     const changes: AllowedIpsChange[] = [];
     for (const [peer, state] of this.peers) {
       if (state.busy) continue;
       const allowedIps = view.peers.get(peer) ?? [];
       const add = [...state.list()]
         .map((lease) => lease.prefix)
-        .filter((prefix) => !allowedIps.some((a) => a.equals(prefix)));
+        .filter(
+          (prefix) =>
+            !allowedIps.some((a) => a.equals(prefix)) && !unsettled.has(prefixKey(prefix)),
+        );
       if (add.length > 0) changes.push({ peer, add, remove: [] });
     }
     return changes;
   }
 
   /**
+   * The prefixes a view read at `readMark` cannot be trusted on: those the
+   * table changed since, and those of transactions in flight. Forgets the
+   * changes no later view can miss.
+   */
+  private unsettledSince(readMark: number): Set<string | number> {
+    const unsettled = new Set<string | number>();
+    for (const [key, at] of this.changedAt) {
+      if (at > readMark) unsettled.add(key);
+      else this.changedAt.delete(key);
+    }
+    for (const tx of this.inFlight) {
+      for (const change of tx.changes) {
+        for (const prefix of [...change.add, ...change.remove]) unsettled.add(prefixKey(prefix));
+      }
+    }
+    return unsettled;
+  }
+
+  /** Notes that the table changed these prefixes in allowed-ips (or is about to). */
+  private changed(prefixes: Iterable<IpPrefix>): void {
+    const at = ++this.changeCount;
+    for (const prefix of prefixes) this.changedAt.set(prefixKey(prefix), at);
+  }
+
+  /**
    * Rebuilds the leases at start-up from the journal's records and the
    * device: drops what ran out while the server was down, what belongs to
-   * peers that are gone, and what an operator's allowed-ips now hold; adopts
-   * in-pool host addresses found in allowed-ips that the journal never knew
-   * (as the reference server does); puts back into allowed-ips the leases
-   * that are missing there. Call once, after setPools, before serving.
+   * peers that are gone, and what an operator's allowed-ips now hold; puts
+   * back into allowed-ips the leases that are missing there. Call once,
+   * after setPools, before serving.
+   *
+   * In-pool host addresses in allowed-ips that the journal never granted
+   * are adopted as leases (as the reference server does) only when
+   * `adoptUnjournaled` says the journal cannot know them; otherwise they are
+   * an operator's entries, kept and never handed out. See the rule below.
+   * By default they are adopted when `records` is empty.
    */
-  restore(records: Iterable<LeaseRecord>, view: DeviceView): Effects & { report: RestoreReport } {
+  restore(
+    records: Iterable<LeaseRecord>,
+    view: DeviceView,
+    options: { adoptUnjournaled?: boolean } = {},
+  ): Effects & { report: RestoreReport } {
     const nowWall = this.clock.wallSeconds();
     const nowMono = this.clock.monotonicMs();
+    let recordCount = 0;
     // The journal's last word per peer and slot. (What else it named is read
     // again below, and only for the rare address that might be adopted.) One
     // string per peer, shared by its leases and its table entry.
     const journaled = new Map<PeerId, { peer: PeerId } & Partial<Record<Slot, Lease>>>();
     for (const record of records) {
+      recordCount++;
       const slot = recordSlot(record);
       let slots = journaled.get(record.peer);
       if (record.type === 'grant') {
@@ -560,9 +648,20 @@ export class LeaseTable {
     // A candidate whose last record in the journal is its release by that very
     // peer is what a crash between the journal write and the device write
     // leaves behind (the journal is written first): it leaves the peer's
-    // allowed-ips. One the journal never named for that peer is adopted, as
-    // the reference does, when the peer holds nothing of its family. Anything
-    // else is an operator's entry, left alone.
+    // allowed-ips.
+    //
+    // Any other candidate the server did not put there: every grant is on
+    // disk before its address enters allowed-ips (the committer appends and
+    // syncs the journal, then writes the device), so a crash never leaves an
+    // unjournaled grant in allowed-ips, and a torn last record was never
+    // written to the device. So a candidate is an operator's entry, kept
+    // and never handed out, exactly as it is while the server runs, unless
+    // the journal cannot know: it is new (a first start beside a configured
+    // device, or the move from the reference server, whose leases are found
+    // only in allowed-ips) or its replay skipped damage (lost grants). Then
+    // one the journal never named for that peer is adopted, as the reference
+    // does, when the peer holds nothing of its family.
+    const adopting = options.adoptUnjournaled ?? recordCount === 0;
     let leftovers: Map<PeerId, IpPrefix[]> | undefined;
     if (candidates.length > 0) {
       const named = new Set<string>();
@@ -587,7 +686,9 @@ export class LeaseTable {
           report.cleared++;
           continue;
         }
-        if (delegated || holders.has(key) || named.has(`${peer} ${prefix}`)) continue;
+        if (!adopting || delegated || holders.has(key) || named.has(`${peer} ${prefix}`)) {
+          continue;
+        }
         const state = this.stateOf(peer);
         if (state.has(slot)) continue;
         const lease: Lease = {
@@ -740,9 +841,17 @@ export class LeaseTable {
     return state;
   }
 
+  private track(tx: Transaction): Transaction {
+    this.inFlight.add(tx);
+    return tx;
+  }
+
   private settle(tx: Transaction): void {
     if (tx.settled) throw new Error('transaction committed or aborted twice');
     tx.settled = true;
+    this.inFlight.delete(tx);
+    // Committed or aborted, its device write may have landed either way.
+    for (const change of tx.changes) this.changed([...change.add, ...change.remove]);
     const state = this.peers.get(tx.peer);
     if (state) state.busy = false;
   }
@@ -814,6 +923,7 @@ export class LeaseTable {
     const records: LeaseRecord[] = [];
     const changes: AllowedIpsChange[] = [];
     const revoke = (peer: PeerId, state: PeerState, lease: Lease) => {
+      this.changed([lease.prefix]);
       this.dropLease(state, lease);
       this.scheduleExpiry(state);
       records.push(releaseRecord(lease, 'revoked'));
@@ -887,6 +997,18 @@ export class LeaseTable {
  * inline where a fraction takes a 16-byte heap number, three per peer.
  */
 const whole = Math.ceil;
+
+/** `view` without the allowed-ips whose prefixKey is in `keys` (link-local ones are never). */
+function withoutPrefixes(view: DeviceView, keys: ReadonlySet<string | number>): DeviceView {
+  const peers = new Map<PeerId, readonly IpPrefix[]>();
+  for (const [peer, allowedIps] of view.peers) {
+    const kept = allowedIps.filter(
+      (prefix) => prefix.address.isLinkLocal() || !keys.has(prefixKey(prefix)),
+    );
+    peers.set(peer, kept.length === allowedIps.length ? allowedIps : kept);
+  }
+  return { ownAddresses: view.ownAddresses, peers };
+}
 
 /** A cheap Map key for a prefix: its IPv4 host address as a number, else its bytes and length as text. */
 function prefixKey(prefix: IpPrefix): string | number {

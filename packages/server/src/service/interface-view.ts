@@ -11,6 +11,12 @@ export interface InterfaceViewOptions {
    * hundred thousand peers are not kept twice); by default the one read.
    */
   readonly canonicalPeer?: (peer: PeerId) => PeerId;
+  /**
+   * Taken just before each read and handed on as the view's `readMark`
+   * (the lease table's `changeMark`), so that what the server writes while
+   * the read is under way is not undone by it.
+   */
+  readonly readMark?: () => number;
 }
 
 /** Reads what the view is made of. */
@@ -33,6 +39,7 @@ export class InterfaceView {
   private readonly missRefreshMs: number;
   private readonly now: () => number;
   private readonly canonicalPeer: (peer: PeerId) => PeerId;
+  private readonly readMark: (() => number) | undefined;
   private owners = new Map<string, PeerId>();
   private inFlight: Promise<DeviceView> | undefined;
   private lastRefresh = Number.NEGATIVE_INFINITY;
@@ -44,6 +51,7 @@ export class InterfaceView {
     this.missRefreshMs = options.missRefreshMs ?? 1000;
     this.now = options.now ?? (() => performance.now());
     this.canonicalPeer = options.canonicalPeer ?? ((peer) => peer);
+    this.readMark = options.readMark;
   }
 
   /** Reads the device and the interface's addresses again. */
@@ -76,6 +84,7 @@ export class InterfaceView {
 
   private async read(): Promise<DeviceView> {
     this.lastRefresh = this.now();
+    const readMark = this.readMark?.();
     const [peers, ownAddresses] = await Promise.all([
       this.source.peers(),
       this.source.ownAddresses(),
@@ -90,7 +99,8 @@ export class InterfaceView {
     }
     // Not kept: what the lease table needs of it, it keeps (a copy of every
     // peer's allowed-ips costs hundreds of bytes a peer).
-    const view: DeviceView = { ownAddresses, peers };
+    const view: DeviceView =
+      readMark === undefined ? { ownAddresses, peers } : { ownAddresses, peers, readMark };
     this.owners = owners;
     await this.onRefresh(view);
     return view;
