@@ -49,7 +49,7 @@ export default defineConfig({
           // device layer, rtnetlink against a real kernel, the daemons writing
           // allowed-ips and addresses), run a second time in the kernel lab. The
           // others test what sits above the device layer (the lab itself, the
-          // journal, hostile input and connections, a hostile server): one run with
+          // journal, hostile input and connections): one run with
           // userspace WireGuard proves them, and under software emulation they would
           // double the time CI takes.
           name: 'lab-kernel',
@@ -59,6 +59,7 @@ export default defineConfig({
             'packages/lab/test/wireguard-interface.lab.test.ts',
             'test/server.lab.test.ts',
             'test/client.lab.test.ts',
+            'test/client-hostile.lab.test.ts',
             'test/relay.lab.test.ts',
             'test/pool.lab.test.ts',
             'test/prefix.lab.test.ts',
