@@ -20,15 +20,20 @@ export interface WireGuardErrorDetails {
   readonly device?: string;
   /** `ENODEV`, `EINVAL`, …: the errno the kernel or wireguard-go answered with. */
   readonly errno?: string;
-  /** The kernel's extended-ack text, when it gave one. */
+  /**
+   * The kernel's extended-ack text, when one arrived. The real netlink socket
+   * cannot set NETLINK_EXT_ACK, so from the real kernel it never does
+   * (netlink/system-socket.ts).
+   */
   readonly extendedAck?: string;
   readonly cause?: unknown;
 }
 
 /**
- * Every failure of this package. `code` says what kind; `errno` and
- * `extendedAck` carry what the kernel or wireguard-go said, when they said
- * something; the message says it in words, with what to do about it.
+ * Every failure of this package. `code` says what kind; `errno` carries
+ * what the kernel or wireguard-go said, and `extendedAck` the kernel's text
+ * when one arrived (never from the real kernel: see WireGuardErrorDetails);
+ * the message says it in words, with what to do about it.
  */
 export class WireGuardError extends Error {
   override readonly name: string = 'WireGuardError';

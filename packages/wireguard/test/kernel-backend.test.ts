@@ -399,6 +399,27 @@ describe('kernel backend: errors become typed errors where they enter', () => {
     expect((error as Error).message).toMatch(/listen port is already in use/);
   });
 
+  it('without NETLINK_EXT_ACK (the production socket) a refusal has the errno and no text', async () => {
+    kernel.addDevice('wg0');
+    const { GenericNetlink, NetlinkConnection, AttributeEncoder } = await import(
+      '@wg-dynamic/wireguard/netlink'
+    );
+    const genl = new GenericNetlink(new NetlinkConnection(await kernel.openSocket(16)));
+    const refused = await genl
+      .request(
+        await genl.family('wireguard'),
+        1,
+        1,
+        new AttributeEncoder().string(2, 'x'.repeat(20)).encode(),
+        'configure',
+      )
+      .catch((e: unknown) => e);
+    expect(refused).toMatchObject({ errnoName: 'EINVAL', extendedAck: undefined });
+    expect((refused as Error).message).toBe('configure: EINVAL (Invalid argument)');
+    genl.close();
+  });
+
+  // The codec path for a socket that asks for the text (the production one cannot).
   it('carries the extended-ack text when the kernel gives one', async () => {
     kernel.addDevice('wg0');
     kernel.extendedAcks = true;

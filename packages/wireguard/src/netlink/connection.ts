@@ -64,7 +64,9 @@ interface Pending {
  * Requests and dumps over one netlink socket, one at a time: a second
  * request waits until the first has its full answer (two dumps at once on
  * one socket would interleave). Handles sequence numbers, acknowledgements,
- * multi-part answers, NLMSG_DONE with an error, and the extended ack.
+ * multi-part answers, NLMSG_DONE with an error, and the extended ack when a
+ * kernel sends one (only to a socket with NETLINK_EXT_ACK set, which the
+ * production socket cannot set: see system-socket.ts).
  */
 export class NetlinkConnection {
   readonly #socket: NetlinkDatagramSocket;

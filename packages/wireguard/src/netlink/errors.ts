@@ -35,7 +35,8 @@ export type NetlinkRequestErrorCode =
 /**
  * A netlink request that failed, with the operation it was, the errno (name
  * and number) when the kernel gave one, and the kernel's extended-ack text
- * when it gave that too.
+ * when that arrived too: the kernel sends it only to a socket that set
+ * NETLINK_EXT_ACK, which the production socket cannot (system-socket.ts).
  */
 export class NetlinkRequestError extends Error {
   override readonly name = 'NetlinkRequestError';
@@ -45,7 +46,7 @@ export class NetlinkRequestError extends Error {
   readonly errno: number | undefined;
   /** `ENODEV`, `EINVAL`, …, when there is an errno. */
   readonly errnoName: string | undefined;
-  /** NLMSGERR_ATTR_MSG, when the kernel explained itself. */
+  /** NLMSGERR_ATTR_MSG, when the kernel explained itself (only to a socket with NETLINK_EXT_ACK set). */
   readonly extendedAck: string | undefined;
 
   constructor(

@@ -97,7 +97,7 @@ export function parseMessages(datagram: Uint8Array): NetlinkMessage[] {
 export interface NetlinkStatus {
   /** 0 for success, else a positive errno number. */
   readonly errno: number;
-  /** NLMSGERR_ATTR_MSG: the kernel's explanation, when it gave one. */
+  /** NLMSGERR_ATTR_MSG: the kernel's explanation, when it gave one (only with NETLINK_EXT_ACK set). */
   readonly extendedAck?: string;
   /** NLMSGERR_ATTR_OFFS: the offset in the request of the attribute it refused. */
   readonly offendingOffset?: number;

@@ -153,7 +153,12 @@ export class FakeKernel {
   privileged = true;
   /** False: the controller does not know the family (no module). */
   wireguardLoaded = true;
-  /** Answer errors with an extended ack (NLM_F_ACK_TLVS), as with NETLINK_EXT_ACK set. */
+  /**
+   * Answer errors with an extended ack (NLM_F_ACK_TLVS), as a real kernel does
+   * only for a socket that set NETLINK_EXT_ACK. Off by default: the production
+   * socket cannot set it (src/netlink/system-socket.ts), so a real kernel
+   * never sends it the text.
+   */
   extendedAcks = false;
   /** The next this-many dumps have their messages flagged NLM_F_DUMP_INTR. */
   interruptedDumps = 0;
