@@ -49,6 +49,18 @@ programs=(wg-dynamic-server wg-dynamic-client)
 
 say() { echo "[#] $*" >&2; }
 
+# systemd rereads its units only when they went where it looks for them (not
+# into --destdir, nor into another --unit-dir, as the tests do).
+reload_systemd() {
+  [ -z "$destdir" ] && [ -d /run/systemd/system ] || return 0
+  case "$unit_dir" in
+    /etc/systemd/system | /usr/local/lib/systemd/system | /usr/lib/systemd/system | /lib/systemd/system) ;;
+    *) return 0 ;;
+  esac
+  say "systemctl daemon-reload"
+  systemctl daemon-reload
+}
+
 if [ "$uninstall" = true ]; then
   for program in "${programs[@]}"; do
     say "rm -f $destdir$sbin_dir/$program $destdir$man_dir/$program.8 $destdir$unit_dir/$program@.service"
@@ -64,7 +76,7 @@ if [ "$uninstall" = true ]; then
   rmdir "$destdir$(dirname "$drop_in")" 2>/dev/null || true
   say "rm -rf $destdir$lib_dir"
   rm -rf "$destdir$lib_dir"
-  if [ -z "$destdir" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+  reload_systemd
   exit 0
 fi
 
@@ -139,10 +151,7 @@ if [ "$wg_quick" = true ]; then
   fi
 fi
 
-if [ -z "$destdir" ] && [ -d /run/systemd/system ]; then
-  say "systemctl daemon-reload"
-  systemctl daemon-reload
-fi
+reload_systemd
 cat >&2 <<EOF
 
 Installed. Start the server for wg0 with:
