@@ -126,7 +126,7 @@ describe('wg-quick with Address = …, auto', () => {
   };
 
   /** A configuration file for the client node, named for its interface, private to root. */
-  async function configuration(address: string): Promise<string> {
+  async function configuration(address: string, more = ''): Promise<string> {
     const server = lab.node('server');
     const path = join(dir, 'wg0.conf');
     await writeFile(
@@ -134,7 +134,7 @@ describe('wg-quick with Address = …, auto', () => {
       `[Interface]
 PrivateKey = ${client.privateKey.toBase64()}
 Address = ${address}
-
+${more}
 [Peer]
 PublicKey = ${server.publicKey}
 AllowedIPs = 0.0.0.0/0, ::/0
@@ -211,6 +211,32 @@ Endpoint = ${server.underlayAddress('client')}:${server.listenPort}
       // The client took its leases away before it exited.
       const log = await readFile(join(dir, 'client.log'), 'utf8');
       expect(log).toContain('"msg":"lease removed from the interface"');
+    },
+    patient(120_000),
+  );
+
+  it(
+    'with SaveConfig = true, down saves the interface into the configuration, auto kept and no lease',
+    async () => {
+      const file = await configuration(`${client.linkLocal}/128, auto`, 'SaveConfig = true\n');
+      await wgQuick(WRAPPER, 'up', file);
+      await eventually('the interface carries a leased address of each family', async () => {
+        const leased = leasedIn(await addressesOn(client), POOLS);
+        return leased.v4.length === 1 && leased.v6.length === 1;
+      });
+      // What the interface holds now, to be saved: a port chosen at random.
+      await client.wg('set', 'wg0', 'listen-port', '51999');
+      await wgQuick(WRAPPER, 'down', file);
+
+      const saved = await readFile(file, 'utf8');
+      const addressLines = saved.split('\n').filter((line) => /^Address\s*=/.test(line));
+      expect(addressLines).toEqual([`Address = ${client.linkLocal}/128, auto`]);
+      expect(saved).toMatch(/^SaveConfig = true$/m);
+      expect(saved).toMatch(/^ListenPort = 51999$/m);
+      expect(saved).toContain(`PublicKey = ${lab.node('server').publicKey}`);
+      await expect(readFile(join(dir, 'run/quick/wg0.conf'))).rejects.toMatchObject({
+        code: 'ENOENT',
+      });
     },
     patient(120_000),
   );
