@@ -41,6 +41,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# The kernel lab downloads Debian's kernel package on first use: it needs the
+# package lists, which a machine that lacked nothing above may not have.
+if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then
+  echo "setup: apt-get update (for the kernel lab's kernel package)"
+  apt-get update -qq
+fi
 
 # npm ci when the installed tree is missing or older than the lock file.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
