@@ -165,7 +165,10 @@ export class WgDynamicServer {
     return new WgDynamicServer(config, deps, observer);
   }
 
-  /** Restores the leases, follows the interface, and listens. */
+  /**
+   * Restores the leases, follows the interface, and listens. It logs no
+   * ready line: the program does, once its other sockets are up too (summary).
+   */
   async run(): Promise<void> {
     const { logger } = this.deps;
     await this.delegationRoutes?.install((this.config.delegations ?? []).map((d) => d.pool));
@@ -203,16 +206,20 @@ export class WgDynamicServer {
     this.refreshTimer.unref();
     await this.listener.listen();
     this.service.scheduleExpiry();
-    logger.info(
-      {
-        interface: this.config.interfaceName,
-        leases: [...this.table.leases()].length,
-        delegations: (this.config.delegations ?? []).map((d) => `${d.pool}/${d.length}`),
-        peers: this.view.linkLocalPeers(),
-        leaseTime: this.config.leaseTime,
-      },
-      'listening',
-    );
+  }
+
+  /**
+   * What the program's ready line ("listening") says, logged once the
+   * server runs and the program's own sockets (metrics, control) are up.
+   */
+  summary(): Record<string, unknown> {
+    return {
+      interface: this.config.interfaceName,
+      leases: this.table.leaseCount,
+      delegations: (this.config.delegations ?? []).map((d) => `${d.pool}/${d.length}`),
+      peers: this.view.linkLocalPeers(),
+      leaseTime: this.config.leaseTime,
+    };
   }
 
   /** The leases held now. */

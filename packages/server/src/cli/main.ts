@@ -22,7 +22,8 @@ import { JournalError, leaseRecordCodec, openJournal } from '../journal/index.js
 import { isPrefixSlot, systemClock } from '../leases/lease.js';
 import { ServerMetrics, serveMetrics } from '../metrics/metrics.js';
 import { systemRandom } from '../random.js';
-import { WgDynamicServer } from '../server.js';
+import { type ServerConfig, WgDynamicServer } from '../server.js';
+import type { DevicePort, NetworkPort, RoutePort } from '../service/ports.js';
 import { checkServerInterface, explainDeviceError } from '../startup-checks.js';
 import { parseServerArguments, type ServerCommand, USAGE } from './arguments.js';
 
@@ -55,19 +56,71 @@ export async function main(
   }
 }
 
-async function serve(
-  command: Extract<ServerCommand, { command: 'serve' }>,
-  logger: Logger,
-): Promise<number> {
-  const name = command.interfaceName;
+/** The interface as the server needs it, opened and checked; `close` lets go of it. */
+export interface ServerInterface {
+  readonly device: DevicePort;
+  readonly network: NetworkPort;
+  readonly routes: RoutePort;
+  close(): Promise<void>;
+}
+
+/** What serving takes from the system: the real one below, fakes in tests. */
+export interface ServeSystem {
+  /** Opens the interface and checks it as the reference server does. */
+  openInterface(name: string, logger: Logger): Promise<ServerInterface>;
+  /** Where the control socket for `show` is made. */
+  readonly runDirectory: string;
+  /** Where to listen instead of [fe80::%<interface>]:970 (tests). */
+  readonly listen?: ServerConfig['listen'];
+  /** Calls `stop` on SIGTERM and SIGINT; returns a function that removes the handlers. */
+  onTermination(stop: (signal: NodeJS.Signals) => void): () => void;
+}
+
+const SYSTEM: ServeSystem = {
+  openInterface: openKernelInterface,
+  runDirectory: DEFAULT_RUN_DIRECTORY,
+  onTermination,
+};
+
+/** The interface through WireGuard's layer (kernel or userspace) and rtnetlink. */
+async function openKernelInterface(name: string, logger: Logger): Promise<ServerInterface> {
   const wireguard = openWireGuard({ logger: logger.child({ layer: 'wireguard' }) });
   const rtnetlink = openRtnetlink({ logger: logger.child({ layer: 'rtnetlink' }) });
+  const close = async () => {
+    await wireguard.close().catch(() => {});
+    rtnetlink.close();
+  };
   try {
     const device = await wireguard.device(name).catch((error) => explainDeviceError(name, error));
     const index = device.index || (await rtnetlink.getLink(name)).index;
     const addresses = (await rtnetlink.listAddresses({ index })).map((address) => address.prefix);
     checkServerInterface(device, addresses);
+    return {
+      device: wireguardDevice(wireguard, name),
+      network: rtnetlinkNetwork(rtnetlink, index, () =>
+        openRtnetlinkEvents({
+          groups: ['link', 'ipv4-address', 'ipv6-address', 'ipv4-route', 'ipv6-route'],
+          logger: logger.child({ layer: 'rtnetlink-events' }),
+        }),
+      ),
+      routes: rtnetlinkRoutes(rtnetlink, index),
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
 
+/** Serves an interface until a signal or the interface's removal; returns the exit status. */
+export async function serve(
+  command: Extract<ServerCommand, { command: 'serve' }>,
+  logger: Logger,
+  system: ServeSystem = SYSTEM,
+): Promise<number> {
+  const name = command.interfaceName;
+  const ports = await system.openInterface(name, logger);
+  try {
     let server: WgDynamicServer | undefined;
     const metrics = command.metrics
       ? new ServerMetrics({
@@ -118,21 +171,17 @@ async function serve(
         routes: command.routes,
         delegations: command.delegations,
         refreshIntervalMs: REFRESH_INTERVAL_MS,
+        ...(system.listen ? { listen: system.listen } : {}),
       },
       {
-        device: wireguardDevice(wireguard, name),
-        network: rtnetlinkNetwork(rtnetlink, index, () =>
-          openRtnetlinkEvents({
-            groups: ['link', 'ipv4-address', 'ipv6-address', 'ipv4-route', 'ipv6-route'],
-            logger: logger.child({ layer: 'rtnetlink-events' }),
-          }),
-        ),
+        device: ports.device,
+        network: ports.network,
         journal,
         records,
         logger,
         clock: systemClock,
         random: systemRandom,
-        routes: rtnetlinkRoutes(rtnetlink, index),
+        routes: ports.routes,
       },
       metrics?.observer,
     );
@@ -159,12 +208,14 @@ async function serve(
           )
         : undefined;
     if (metricsServer) logger.info({ metrics: command.metrics }, 'serving metrics at /metrics');
-    const socketPath = controlSocketPath(DEFAULT_RUN_DIRECTORY, name);
+    const socketPath = controlSocketPath(system.runDirectory, name);
     const control = await serveControlSocket(socketPath, () => status(running, command));
-    const stopSignals = onTermination((signal) => {
+    const stopSignals = system.onTermination((signal) => {
       logger.info({ signal }, 'stopping');
       void running.stop(`signal ${signal}`);
     });
+    // The ready line, once everything is up: tests and operators wait for it.
+    logger.info({ ...running.summary(), control: socketPath }, 'listening');
     const reason = await running.stopped;
     stopSignals();
     metricsServer?.close();
@@ -177,8 +228,7 @@ async function serve(
     logger.error({ reason }, `exiting: ${reason}`);
     return ExitCode.Failure;
   } finally {
-    await wireguard.close().catch(() => {});
-    rtnetlink.close();
+    await ports.close();
   }
 }
 
