@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExitCode } from '@wg-dynamic/cli';
@@ -135,6 +135,49 @@ describe('serve', () => {
     expect(system.signal('SIGTERM')).toBe(true);
     expect(await served).toBe(ExitCode.Ok);
     expect(existsSync(socketPath())).toBe(false);
+    expect(system.closed).toBe(1);
+  });
+  it('stops cleanly on a signal while reconciling with the interface', async () => {
+    // Reconciliation reads the device: hold it there while the signal comes.
+    let release: () => void = () => {};
+    const reading = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const peers = system.device.peers.bind(system.device);
+    system.device.peers = async () => {
+      await reading;
+      return peers();
+    };
+    const journalRead = nextLine('lease journal read');
+    const served = serve(command, logger(), system);
+    await journalRead;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(system.signal('SIGTERM')).toBe(true);
+    release();
+    expect(await served).toBe(ExitCode.Ok);
+    const messages = lines.map((l) => l.msg);
+    expect(messages).toContain('leases restored from the journal and the interface');
+    expect(messages).not.toContain('listening');
+    expect(messages.at(-1)).toBe('stopped');
+    // The journal is closed (its lock is gone), nothing is left serving.
+    expect(await readdir(join(command.stateDirectory, 'wg0'))).not.toContain('lock');
+    expect(existsSync(socketPath())).toBe(false);
+    expect(system.handlers.size).toBe(0);
+    expect(system.closed).toBe(1);
+  });
+
+  it('stops cleanly on a signal before the journal is read', async () => {
+    let release: () => void = () => {};
+    system.openGate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const served = serve(command, logger(), system);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(system.signal('SIGINT')).toBe(true);
+    release();
+    expect(await served).toBe(ExitCode.Ok);
+    expect(lines.map((l) => l.msg)).toEqual(['stopping', 'stopped before start-up finished']);
+    expect(existsSync(command.stateDirectory)).toBe(false);
     expect(system.closed).toBe(1);
   });
 });

@@ -119,8 +119,25 @@ export async function serve(
   system: ServeSystem = SYSTEM,
 ): Promise<number> {
   const name = command.interfaceName;
-  const ports = await system.openInterface(name, logger);
+  // Signals are handled from the start: one during start-up (the journal's
+  // replay, reconciling with the interface) stops the server once the step
+  // in progress is done, with the journal closed and exit status 0.
+  let signal: NodeJS.Signals | undefined;
+  const signalled = () => signal;
+  let stopRunning: (signal: NodeJS.Signals) => void = () => {};
+  const stopSignals = system.onTermination((received) => {
+    logger.info({ signal: received }, 'stopping');
+    signal = received;
+    stopRunning(received);
+  });
+  const stoppedInStartUp = () => {
+    logger.info({ reason: `signal ${signalled()}` }, 'stopped before start-up finished');
+    return ExitCode.Ok;
+  };
+  let ports: ServerInterface | undefined;
   try {
+    ports = await system.openInterface(name, logger);
+    if (signalled()) return stoppedInStartUp();
     let server: WgDynamicServer | undefined;
     const metrics = command.metrics
       ? new ServerMetrics({
@@ -162,6 +179,10 @@ export async function serve(
     });
     const { journal, records, report } = opened;
     logger.info({ directory, ...report }, 'lease journal read');
+    if (signalled()) {
+      await journal.close();
+      return stoppedInStartUp();
+    }
 
     server = WgDynamicServer.create(
       {
@@ -193,9 +214,13 @@ export async function serve(
       await journal.close();
       throw listenError(name, error);
     }
+    // From here a signal stops the running server; at once if one came during start-up.
+    stopRunning = (received) => void running.stop(`signal ${received}`);
+    const early = signalled();
+    if (early) stopRunning(early);
 
     const metricsServer =
-      command.metrics && metrics
+      command.metrics && metrics && !signalled()
         ? await serveMetrics(metrics.registry, command.metrics.host, command.metrics.port).catch(
             async (error) => {
               await running.stop('start-up failed');
@@ -209,17 +234,14 @@ export async function serve(
         : undefined;
     if (metricsServer) logger.info({ metrics: command.metrics }, 'serving metrics at /metrics');
     const socketPath = controlSocketPath(system.runDirectory, name);
-    const control = await serveControlSocket(socketPath, () => status(running, command));
-    const stopSignals = system.onTermination((signal) => {
-      logger.info({ signal }, 'stopping');
-      void running.stop(`signal ${signal}`);
-    });
+    const control = signalled()
+      ? undefined
+      : await serveControlSocket(socketPath, () => status(running, command));
     // The ready line, once everything is up: tests and operators wait for it.
-    logger.info({ ...running.summary(), control: socketPath }, 'listening');
+    if (!signalled()) logger.info({ ...running.summary(), control: socketPath }, 'listening');
     const reason = await running.stopped;
-    stopSignals();
     metricsServer?.close();
-    await closeControlSocket(control, socketPath);
+    if (control) await closeControlSocket(control, socketPath);
     await journal.close();
     if (reason.startsWith('signal')) {
       logger.info({ reason }, 'stopped');
@@ -228,7 +250,8 @@ export async function serve(
     logger.error({ reason }, `exiting: ${reason}`);
     return ExitCode.Failure;
   } finally {
-    await ports.close();
+    stopSignals();
+    await ports?.close();
   }
 }
 
