@@ -68,6 +68,13 @@ export const RTPROT_REDIRECT = 1;
 export const RTPROT_KERNEL = 2;
 export const RTPROT_BOOT = 3;
 export const RTPROT_STATIC = 4;
+/**
+ * The mark of the routes wg-dynamic adds (the client's pushed routes, the
+ * server's routes for its delegation pools): a value above RTPROT_STATIC
+ * that neither linux/rtnetlink.h nor iproute2's rt_protos names. `ip route
+ * show proto 87` lists them; a restarted daemon recognises its own by it.
+ */
+export const RTPROT_WG_DYNAMIC = 87;
 
 // linux/rtnetlink.h: scopes (rtm_scope, ifa_scope)
 export const RT_SCOPE_UNIVERSE = 0;

@@ -6,6 +6,7 @@ export {
   RTPROT_BOOT,
   RTPROT_KERNEL,
   RTPROT_STATIC,
+  RTPROT_WG_DYNAMIC,
 } from './constants.js';
 export {
   RtnetlinkError,

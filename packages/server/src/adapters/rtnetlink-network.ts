@@ -1,29 +1,33 @@
 import type { IpPrefix } from '@wg-dynamic/ip';
 import {
-  RTPROT_STATIC,
+  RTPROT_WG_DYNAMIC,
   type Rtnetlink,
   RtnetlinkError,
   type RtnetlinkEvents,
 } from '@wg-dynamic/rtnetlink';
-import type { NetworkListener, NetworkPort, RoutePort } from '../service/ports.js';
+import type { NetworkListener, NetworkPort, RoutePort, RouteThrough } from '../service/ports.js';
 
 /**
  * The mark (rtm_protocol) of the routes the server adds for its delegation
- * pools: RTPROT_STATIC, "proto static" in `ip route`, where `ip route add`
- * makes "proto boot". The server deletes only routes carrying it, so a
- * route an operator put in its place is never taken away.
+ * pools: wg-dynamic's own, "proto 87" in `ip route`, where `ip route add`
+ * makes "proto boot" and other tools "proto static". The server deletes only
+ * routes carrying it, so a route an operator put in its place is never taken
+ * away, and one that a crashed run left is known as its own.
  */
-export const DELEGATION_ROUTE_PROTOCOL = RTPROT_STATIC;
+export const DELEGATION_ROUTE_PROTOCOL = RTPROT_WG_DYNAMIC;
 
 /** The routes for the delegation pools, through rtnetlink. */
 export function rtnetlinkRoutes(rtnetlink: Rtnetlink, index: number): RoutePort {
   return {
     index,
-    async routesTo(destination: IpPrefix): Promise<readonly (number | undefined)[]> {
+    async routesTo(destination: IpPrefix): Promise<readonly RouteThrough[]> {
       const routes = await rtnetlink.listRoutes({ family: destination.family });
       return routes
         .filter((route) => route.type === 'unicast' && route.destination.equals(destination))
-        .map((route) => route.index);
+        .map((route) => ({
+          index: route.index,
+          ours: route.protocol === DELEGATION_ROUTE_PROTOCOL,
+        }));
     },
     add(destination: IpPrefix): Promise<void> {
       return rtnetlink.addRoute({ destination, index, protocol: DELEGATION_ROUTE_PROTOCOL });

@@ -43,17 +43,27 @@ export class DelegationRoutes {
   /** Adds the missing routes; throws a DelegationRouteError when one cannot be added. */
   async install(pools: readonly IpPrefix[]): Promise<void> {
     for (const pool of pools) {
-      const through = await this.port.routesTo(pool);
-      if (through.includes(this.port.index)) {
+      const routes = await this.port.routesTo(pool);
+      const here = routes.find((route) => route.index === this.port.index);
+      if (here?.ours) {
+        // Left by an earlier run that did not stop cleanly: still ours to remove.
+        this.logger.info(
+          { pool: pool.toString() },
+          `the route ${pool} dev ${this.interfaceName} for the delegation pool is one this server added earlier; it is removed at exit`,
+        );
+        if (!this.added.some((added) => added.equals(pool))) this.added.push(pool);
+        continue;
+      }
+      if (here !== undefined) {
         this.logger.info(
           { pool: pool.toString() },
           `the delegation pool ${pool} is routed into ${this.interfaceName} already`,
         );
         continue;
       }
-      if (through.length > 0) {
+      if (routes.length > 0) {
         this.logger.warn(
-          { pool: pool.toString(), interfaces: through },
+          { pool: pool.toString(), interfaces: routes.map((route) => route.index) },
           `a route for the delegation pool ${pool} goes through another interface: traffic for its prefixes does not reach ${this.interfaceName} (left as it is)`,
         );
         continue;

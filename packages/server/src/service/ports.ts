@@ -51,14 +51,19 @@ export interface NetworkListener {
  * server adds `POOL dev <interface>` when no route for the pool exists, and
  * removes at exit only what it added.
  */
+/** A route to a delegation pool, as RoutePort.routesTo finds it. */
+export interface RouteThrough {
+  /** Its output interface (undefined for a route without one). */
+  readonly index: number | undefined;
+  /** Marked as the server's own (added by this server, in this run or an earlier one). */
+  readonly ours: boolean;
+}
+
 export interface RoutePort {
   /** The interface's index. */
   readonly index: number;
-  /**
-   * The output interfaces (by index; undefined for a route without one) of
-   * the main table's routes to exactly `destination`.
-   */
-  routesTo(destination: IpPrefix): Promise<readonly (number | undefined)[]>;
+  /** The main table's routes to exactly `destination`. */
+  routesTo(destination: IpPrefix): Promise<readonly RouteThrough[]>;
   /** Adds `destination dev <interface>`, marked as the server's own. */
   add(destination: IpPrefix): Promise<void>;
   /** Removes the route `add` made; nothing when it is gone already. */
