@@ -138,7 +138,7 @@ export class Committer {
       await this.journal.append(records, { useReserve });
       await this.device.apply(mergeChanges(batch.flatMap((item) => item.changes)));
     } catch (error) {
-      for (const item of batch) item.failed(error);
+      for (const item of batch) settle(() => item.failed(error));
       this.entrusted = [];
       // Best effort: if this fails too, the restart reconciles with the device.
       await this.journal
@@ -149,8 +149,32 @@ export class Committer {
         .catch(() => {});
       return;
     }
-    for (const item of batch) item.applied();
+    // One transaction the table cannot commit fails alone: the others in
+    // its batch are answered, and the batches after it still run.
+    for (const item of batch) {
+      settle(
+        () => item.applied(),
+        (error) => item.failed(error),
+      );
+    }
     this.entrusted = [];
+  }
+}
+
+/**
+ * Runs `step`; should it throw, runs `otherwise` with the error. A throw
+ * from `otherwise` is dropped: the promise it settles was settled already,
+ * or the table's state is what a restart reconciles with the device.
+ */
+function settle(step: () => void, otherwise: (error: unknown) => void = () => {}): void {
+  try {
+    step();
+  } catch (error) {
+    try {
+      otherwise(error);
+    } catch {
+      // See above.
+    }
   }
 }
 
