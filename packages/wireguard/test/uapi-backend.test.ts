@@ -355,6 +355,7 @@ describe('userspace backend: secrets never reach an error', () => {
     ['a preshared key before any peer', `preshared_key=${secretHex}\n`, /before any public_key/],
     ['a private key inside a peer', `${peer}private_key=${secretHex}\n`, /after the peers began/],
     ['a private key line without =', `private_key:${secretHex}\n`, /private_key line of 76/],
+    ['a key line whose name lost a letter', `=rivate_key=${secretHex}\n`, /may be a key/],
   ])('%s', async (_label, lines, says) => {
     const error = await errorFor(`${lines}errno=0\n\n`);
     expect(error).toBeInstanceOf(WireGuardError);

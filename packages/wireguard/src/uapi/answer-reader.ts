@@ -148,14 +148,22 @@ export function quoteValue(key: string, value: string): string {
   return SECRET_UAPI_KEYS.has(key) ? `(${value.length} character(s), not shown)` : quote(value);
 }
 
+/** A run of hex digits as long as a quarter key: what a key looks like, whole or cut. */
+const KEY_LIKE = /[0-9a-fA-F]{16,}/;
+
 /**
  * A whole line for an error message: quoted, or only its length when it
- * names a secret key anywhere (a line broken in any way may still carry the
- * secret after that name).
+ * names a secret key anywhere, or holds a long run of hex digits. A line
+ * broken in any way may still carry a secret, even with its key name
+ * mangled (`=rivate_key=…`); one changed character leaves a run of at least
+ * 31 of the key's 64 digits.
  */
 export function quoteLine(line: string): string {
   for (const key of SECRET_UAPI_KEYS) {
     if (line.includes(key)) return `a ${key} line of ${line.length} character(s) (not shown)`;
+  }
+  if (KEY_LIKE.test(line)) {
+    return `a line of ${line.length} character(s) holding what may be a key (not shown)`;
   }
   return quote(line);
 }
