@@ -48,7 +48,6 @@ export interface ReplayReport {
   readonly staleLock?: number;
 }
 
-/** The records of a replay, decoded one at a time as they are iterated (any number of times). */
 /**
  * What a replay can vouch for: `none`, the journal never held a record (no
  * snapshot, no complete record: a new state directory, or a first start cut
@@ -58,6 +57,7 @@ export interface ReplayReport {
  */
 export type JournalHistory = 'none' | 'damaged' | 'whole';
 
+/** The records of a replay, decoded one at a time as they are iterated (any number of times). */
 export interface ReplayedRecords<R> extends Iterable<R> {
   readonly count: number;
   readonly history: JournalHistory;
