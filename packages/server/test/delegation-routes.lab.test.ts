@@ -54,8 +54,9 @@ describe('routes for delegation pools (rtnetlink)', () => {
       p('10.212.0.0/16'),
     ]);
     expect(routes.addedRoutes.map(String)).toEqual(['10.210.0.0/16', '2001:db8:210::/48']);
-    expect(shown('10.210.0.0/16')).toEqual([`${A} static`]);
-    expect(shown('2001:db8:210::/48')).toEqual([`${A} static`]);
+    // wg-dynamic's own mark, RTPROT_WG_DYNAMIC (iproute2 has no name for it).
+    expect(shown('10.210.0.0/16')).toEqual([`${A} 87`]);
+    expect(shown('2001:db8:210::/48')).toEqual([`${A} 87`]);
     expect(shown('10.211.0.0/16')).toEqual([`${A} boot`]);
     expect(shown('10.212.0.0/16')).toEqual([`${B} boot`]);
 
@@ -80,5 +81,17 @@ describe('routes for delegation pools (rtnetlink)', () => {
     ip('route', 'del', '10.213.0.0/16', 'dev', A);
     // Removing a route that is gone is no error.
     await expect(port.remove(p('10.213.0.0/16'))).resolves.toBeUndefined();
+  });
+
+  it("removes at exit the route a run that did not stop cleanly left, never an operator's proto static one", async () => {
+    ip('route', 'add', '10.214.0.0/16', 'dev', A, 'proto', '87'); // left by a killed run
+    ip('route', 'add', '10.215.0.0/16', 'dev', A, 'proto', 'static'); // the operator's
+    const routes = new DelegationRoutes(rtnetlinkRoutes(rtnl, indexA), A, silent);
+    await routes.install([p('10.214.0.0/16'), p('10.215.0.0/16')]);
+    expect(routes.addedRoutes.map(String)).toEqual(['10.214.0.0/16']);
+    await routes.removeAdded();
+    expect(shown('10.214.0.0/16')).toEqual([]);
+    expect(shown('10.215.0.0/16')).toEqual([`${A} static`]);
+    ip('route', 'del', '10.215.0.0/16', 'dev', A);
   });
 });
