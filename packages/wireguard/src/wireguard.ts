@@ -69,7 +69,7 @@ export class WireGuardClient implements WireGuard {
   async device(name: string): Promise<Device> {
     this.#checkOpen();
     assertInterfaceName(name);
-    return (await this.#backend(name)).device(name);
+    return this.#onBackend(name, (backend) => backend.device(name));
   }
 
   async configure(
@@ -80,7 +80,15 @@ export class WireGuardClient implements WireGuard {
     this.#checkOpen();
     assertInterfaceName(name);
     validateDeviceConfig(name, config);
-    const backend = await this.#backend(name);
+    await this.#onBackend(name, (backend) => this.#configure(backend, name, config, options));
+  }
+
+  async #configure(
+    backend: Backend,
+    name: string,
+    config: DeviceConfig,
+    options: ConfigureOptions,
+  ): Promise<void> {
     let resolved = config;
     if (needsCurrentAllowedIps(config)) {
       resolved = resolveAllowedIpRemovals(config, await backend.device(name));
@@ -102,11 +110,24 @@ export class WireGuardClient implements WireGuard {
   }
 
   /**
-   * wg(8)'s rule: a UAPI socket for the name that takes connections wins;
-   * otherwise (none, or a stale one, which is deleted) the kernel.
+   * Runs `operation` on the backend wg(8) chooses: a UAPI socket for the name
+   * that takes connections wins; otherwise the kernel. A socket whose
+   * connection was refused is stale (its wireguard-go was killed): it is
+   * deleted and the kernel serves the name, as with wg(8). A refused
+   * connection carried nothing, and that wireguard-go is gone with whatever
+   * it held, so the operation starts over on the kernel.
    */
-  async #backend(name: string): Promise<Backend> {
-    return (await this.#parts.userspace.has(name)) ? this.#parts.userspace : this.#parts.kernel;
+  async #onBackend<T>(name: string, operation: (backend: Backend) => Promise<T>): Promise<T> {
+    const userspace = this.#parts.userspace;
+    if (await userspace.has(name)) {
+      try {
+        return await operation(userspace);
+      } catch (error) {
+        const refused = error instanceof WireGuardError && error.errno === 'ECONNREFUSED';
+        if (!refused || !(await userspace.removeIfStale(name))) throw error;
+      }
+    }
+    return operation(this.#parts.kernel);
   }
 
   #checkOpen(): void {

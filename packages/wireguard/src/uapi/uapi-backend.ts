@@ -35,6 +35,10 @@ export class UapiBackend implements Backend {
     return this.#client.has(name);
   }
 
+  removeIfStale(name: string): Promise<boolean> {
+    return this.#client.removeIfStale(name);
+  }
+
   names(): Promise<string[]> {
     return this.#client.names();
   }

@@ -46,28 +46,42 @@ export class UapiClient {
   }
 
   /**
-   * True when `<directory>/<name>.sock` is a socket that takes a connection:
-   * wg(8)'s test for a userspace interface (userspace_has_wireguard_interface,
-   * wireguard-tools src/ipc-uapi-unix.h). A socket that refuses connections
-   * (ECONNREFUSED: its wireguard-go was killed without cleaning up) is stale:
-   * it is deleted, as wg(8) deletes it, and the answer is false, so the
-   * kernel serves the name. Any other failure to connect (EACCES for a user
-   * other than root, EAGAIN for a full backlog) means a live socket, whose
-   * error the request itself then reports.
+   * True when `<directory>/<name>.sock` exists and is a socket. Whether it
+   * takes connections is asked only when a request was refused
+   * (removeIfStale): a check before every request would cost a connection each.
    */
   async has(name: string): Promise<boolean> {
+    return (await this.#socketStats(name)) !== undefined;
+  }
+
+  /**
+   * Deletes `<name>.sock` when it is stale, and says whether it was: a socket
+   * that refuses connections (ECONNREFUSED: its wireguard-go was killed
+   * without cleaning up), which wg(8) deletes too before turning to the
+   * kernel (userspace_has_wireguard_interface, wireguard-tools
+   * src/ipc-uapi-unix.h). A socket gone meanwhile counts as stale. Any other
+   * failure to connect (EACCES for a user other than root, EAGAIN for a full
+   * backlog) means a live socket, whose error the request reports.
+   */
+  async removeIfStale(name: string): Promise<boolean> {
+    const found = await this.#socketStats(name);
+    if (found === undefined) return true;
     const path = this.socketPath(name);
-    let found: Stats;
+    if ((await connectProbe(path)) !== 'ECONNREFUSED') return false;
+    await this.#removeStale(name, path, found);
+    return true;
+  }
+
+  /** The stats of `<name>.sock` when it exists and is a socket. */
+  async #socketStats(name: string): Promise<Stats | undefined> {
+    const path = this.socketPath(name);
     try {
-      found = await stat(path);
+      const found = await stat(path);
+      return found.isSocket() ? found : undefined;
     } catch (error) {
-      if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') return false;
+      if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') return undefined;
       throw unavailable(`cannot look for ${path}`, error);
     }
-    if (!found.isSocket()) return false;
-    if ((await connectProbe(path)) !== 'ECONNREFUSED') return true;
-    await this.#removeStale(name, path, found);
-    return false;
   }
 
   /** The names of the interfaces with a live socket in the directory (stale ones are deleted, as wg(8) does). */
@@ -83,7 +97,7 @@ export class UapiClient {
     for (const entry of entries) {
       if (!entry.endsWith(SOCKET_SUFFIX) || entry.length === SOCKET_SUFFIX.length) continue;
       const name = entry.slice(0, -SOCKET_SUFFIX.length);
-      if (await this.has(name)) names.push(name);
+      if ((await this.has(name)) && !(await this.removeIfStale(name))) names.push(name);
     }
     return names;
   }
@@ -216,7 +230,7 @@ function connectionError(name: string, path: string, error: Error): WireGuardErr
     case 'ECONNREFUSED':
       return new DeviceNotFoundError(
         name,
-        `${path} refuses connections: the wireguard-go that made it is gone (a stale socket; the next call deletes it and turns to the kernel, or start \`wireguard-go ${name}\` again)`,
+        `${path} refuses connections: the wireguard-go that made it is gone (a stale socket, deleted when found so; or start \`wireguard-go ${name}\` again)`,
         details,
       );
     case 'EACCES':
